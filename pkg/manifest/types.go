@@ -48,19 +48,25 @@ type Variable struct {
 type Trigger struct {
 	// Type is the <type> of [[trigger.<type>]]: "http", "redis", "mqtt", "cron", ...
 	Type string
-	// ID is the trigger's id; when the manifest gives none, a stable one is
-	// generated ("<type>-trigger-<n>", n counting from 1 per type).
+	// ID is the trigger's id; when the manifest gives none, one is generated
+	// as Spin does (normalize.rs), so that ids agree with Spin's:
+	// "<component>-<type>-trigger" if free, else "<type>-trigger<n>"
+	// (n counting from 1 per type, skipping taken ids).
 	ID string
 	// Component is the id of the component the trigger invokes ("" only for
-	// an HTTP trigger with a static_response). An inline component table is
-	// hoisted into Manifest.Components under the id "<trigger id>-component"
-	// and referenced here.
+	// an HTTP trigger with a static_response, or a plugin trigger that uses
+	// `components`). An inline component table is hoisted into
+	// Manifest.Components under the id "<trigger id>-component" (or
+	// "inline-component<n>" when that is taken, not kebab-case, or the
+	// trigger has several components) and referenced here.
 	Component string
 	// HTTP is set for Type == "http", Redis for Type == "redis".
 	HTTP  *HTTPTrigger
 	Redis *RedisTrigger
 	// Config holds the remaining fields of any other trigger type, decoded,
-	// for trigger plugins (mqtt, cron, ...) to interpret.
+	// for trigger plugins (mqtt, cron, ...) to interpret. A multi-component
+	// `components` table (of any trigger type) is stored here under
+	// "components" as a map[string][]string of component ids.
 	Config map[string]any
 	// Pos is where the [[trigger.<type>]] entry starts.
 	Pos Position
@@ -123,9 +129,11 @@ type Component struct {
 	KeyValueStores       []string
 	SQLiteDatabases      []string
 	AIModels             []string
-	Targets              []string
-	Build                *Build
-	Tool                 map[string]map[string]any
+	// Targets are environment names, or the url or path of { url } and
+	// { path } references.
+	Targets []string
+	Build   *Build
+	Tool    map[string]map[string]any
 	// Dependencies are parsed so that the error can be precise, but Wisp does
 	// not compose components yet: validation rejects a non-empty map.
 	Dependencies                     map[string]any

@@ -18,21 +18,26 @@ type Handler interface {
 
 // RequestInfo is what routing learned about a request: the values behind
 // Spin's request metadata headers (spin-full-url, spin-path-info, ...) and
-// WAGI's X_* variables.
+// WAGI's X_* variables, computed exactly as Spin computes them. It is valid
+// for the duration of ServeHTTP.
 type RequestInfo struct {
 	// TriggerID and ComponentID identify the matched trigger.
 	TriggerID   string
 	ComponentID string
-	// FullURL is the absolute URL as the client asked for it
-	// ("http://127.0.0.1:3000/users/42?x=1").
+	// FullURL is the absolute URL as the client asked for it, still
+	// percent-encoded ("http://127.0.0.1:3000/users/42?x=1"). The host comes
+	// from the Host header ("localhost" if there is none).
 	FullURL string
-	// PathInfo is the part of the path after the matched route's prefix
-	// ("" for exact routes; "/a/b" for "/static/..." matching "/static/a/b").
+	// PathInfo is the part of the path captured by a trailing wildcard ("" for
+	// routes without one; "/a/b" for "/static/..." matching "/static/a/b";
+	// "/" for "/static/"; "/a/" for "/static/a/").
 	PathInfo string
-	// MatchedRoute is the route pattern as written in the manifest ("/static/...").
+	// MatchedRoute is the route made absolute, with one trailing slash
+	// dropped ("/static/..."; "/foo" for "foo/"; "" for "/"): Spin's
+	// spin-matched-route.
 	MatchedRoute string
-	// RawComponentRoute is the route with any trailing "/..." kept ("/static/...");
-	// ComponentRoute drops it ("/static").
+	// RawComponentRoute is the route exactly as written in the manifest
+	// ("/static/..."); ComponentRoute drops a trailing "/..." ("/static").
 	RawComponentRoute string
 	ComponentRoute    string
 	// BasePath is the application's base path ("/").
@@ -41,8 +46,13 @@ type RequestInfo struct {
 	ClientAddr string
 	// Params holds the values of ":name" segments, in route order.
 	Params []Param
-	// Wildcard is the part matched by a trailing "/..." ("" otherwise).
+	// Wildcard is the part matched by a trailing "/..." (the same value as
+	// PathInfo: Spin has no other notion of it).
 	Wildcard string
+
+	// params backs Params for the common case of a few parameters, so that
+	// routing a request costs no allocation beyond the RequestInfo itself.
+	params [4]Param
 }
 
 // Param is one named route segment and the value it matched.

@@ -1,0 +1,32 @@
+# Wisp — common tasks. `make demo` runs the main job, `make test` runs every test.
+GO ?= go
+
+.PHONY: demo test deps vet build bench fuzz
+
+# Build and serve the hello example on http://127.0.0.1:3000 (needs only Go).
+demo:
+	$(GO) run ./cmd/wisp up --build -f examples/hello
+
+build:
+	$(GO) build -o bin/wisp ./cmd/wisp
+
+deps:
+	bash scripts/deps.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
+	$(GO) vet ./...
+
+# Every test, with the race detector; installs guest toolchains if missing.
+test: deps vet
+	$(GO) test -race -timeout 40m ./...
+
+# HTTP trigger benchmarks against a native net/http baseline (see bench/README.md).
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./bench/
+
+# Short fuzzing pass over every decoder (FUZZTIME=5m for a longer run).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./pkg/manifest -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/trigger/http -run '^$$' -fuzz FuzzRoute -fuzztime $(FUZZTIME)

@@ -1,0 +1,99 @@
+// Package engine runs WebAssembly core modules. It is the only package that
+// imports wazero: it compiles modules (with an optional on-disk cache), holds
+// them, creates a fresh instance per run and enforces per-instance limits. It
+// knows nothing of manifests, apps or triggers.
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// DefaultMaxInstanceMemory is the linear memory limit of an instance when
+// Config.MaxInstanceMemory is zero.
+const DefaultMaxInstanceMemory = 256 << 20
+
+const (
+	pageSize = 64 << 10
+	maxPages = 1 << 16 // 4 GiB, the wasm32 address space
+)
+
+// Config configures an Engine. The zero value is usable.
+type Config struct {
+	// CacheDir holds compiled machine code between process starts, so a
+	// restart does not recompile every module. "" disables the disk cache.
+	CacheDir string
+	// MaxInstanceMemory is the most linear memory one instance may have, in
+	// bytes, rounded up to whole 64 KiB pages. 0 means
+	// DefaultMaxInstanceMemory.
+	MaxInstanceMemory uint64
+}
+
+// Engine compiles and runs modules. It is safe for concurrent use.
+type Engine struct {
+	rt    wazero.Runtime
+	cache wazero.CompilationCache // nil without CacheDir
+	// memLimit is the per-instance memory limit in bytes (a whole number of
+	// pages); Run uses it to tell an out-of-memory trap from other traps.
+	memLimit uint64
+}
+
+// New creates an Engine with one wazero runtime shared by every module it
+// compiles.
+func New(ctx context.Context, c Config) (*Engine, error) {
+	limit := c.MaxInstanceMemory
+	if limit == 0 {
+		limit = DefaultMaxInstanceMemory
+	}
+	pages := (limit + pageSize - 1) / pageSize
+	if pages > maxPages {
+		pages = maxPages
+	}
+
+	// NewRuntimeConfig picks the optimizing compiler on amd64 and arm64 (and
+	// the interpreter elsewhere, where the compiler does not exist).
+	rc := wazero.NewRuntimeConfig().
+		WithMemoryLimitPages(uint32(pages)).
+		// Deadlines: wazero checks the context in compiled code, which makes
+		// tight loops much slower. A later change replaces this with a
+		// cheaper mechanism (deadline checks at loop headers and function
+		// entries, see DESIGN.md §3).
+		WithCloseOnContextDone(true)
+
+	e := &Engine{memLimit: pages * pageSize}
+	if c.CacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(c.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("engine: compilation cache %s: %w", c.CacheDir, err)
+		}
+		e.cache = cache
+		rc = rc.WithCompilationCache(cache)
+	}
+	e.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+
+	// WASI preview1 is instantiated once per runtime; every guest instance
+	// links against it.
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
+		e.Close(ctx)
+		return nil, fmt.Errorf("engine: instantiating wasi_snapshot_preview1: %w", err)
+	}
+	return e, nil
+}
+
+// MaxInstanceMemory returns the effective per-instance memory limit in bytes.
+func (e *Engine) MaxInstanceMemory() uint64 { return e.memLimit }
+
+// Close releases the runtime, every module compiled by it and the cache
+// handle (the cache's files stay on disk).
+func (e *Engine) Close(ctx context.Context) error {
+	err := e.rt.Close(ctx)
+	if e.cache != nil {
+		if cerr := e.cache.Close(ctx); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}

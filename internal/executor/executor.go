@@ -1,0 +1,134 @@
+// Package executor prepares an app once and instantiates its components per
+// request: Load reads, verifies and compiles every component's Wasm, builds
+// its file system, environment and log writers. Triggers then run
+// components through the executors that build on it (WAGI, wasi:http, ...).
+package executor
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/wisp-dev/wisp/internal/appfs"
+	"github.com/wisp-dev/wisp/internal/engine"
+	"github.com/wisp-dev/wisp/internal/logs"
+	"github.com/wisp-dev/wisp/pkg/lockedapp"
+)
+
+// App is a loaded application.
+type App struct {
+	Locked     *lockedapp.LockedApp
+	components map[string]*Component
+}
+
+// Component is a loaded component: what an executor needs to run it.
+type Component struct {
+	ID     string
+	Locked *lockedapp.Component
+	// Module is the compiled core module; nil for a Component Model binary.
+	Module *engine.Module
+	// FS holds exactly the component's granted files, read-only.
+	FS fs.FS
+	// Env is the component's environment as sorted "KEY=value" entries.
+	Env []string
+
+	componentModel bool
+	logs           *logs.Sink
+}
+
+// Load prepares every component of app. Component Model binaries are
+// recorded, not rejected, so the trigger can answer a clear error for them
+// while the rest of the app works. sink may be nil (output is discarded).
+func Load(ctx context.Context, eng *engine.Engine, app *lockedapp.LockedApp, sink *logs.Sink) (*App, error) {
+	a := &App{Locked: app, components: make(map[string]*Component, len(app.Components))}
+	for i := range app.Components {
+		c, err := load(ctx, eng, &app.Components[i], sink)
+		if err != nil {
+			a.Close(ctx)
+			return nil, fmt.Errorf("component %q: %w", app.Components[i].ID, err)
+		}
+		a.components[c.ID] = c
+	}
+	return a, nil
+}
+
+func load(ctx context.Context, eng *engine.Engine, lc *lockedapp.Component, sink *logs.Sink) (*Component, error) {
+	wasm, err := os.ReadFile(lc.Source.Path)
+	if err != nil {
+		return nil, fmt.Errorf("reading source: %w", err)
+	}
+	if err := verifyDigest(wasm, lc.Source.Digest); err != nil {
+		return nil, err
+	}
+	fsys, err := appfs.New(lc.Files)
+	if err != nil {
+		return nil, err
+	}
+	c := &Component{ID: lc.ID, Locked: lc, FS: fsys, Env: environ(lc.Environment), logs: sink}
+	if engine.IsComponent(wasm) {
+		c.componentModel = true
+		return c, nil
+	}
+	if c.Module, err = eng.Compile(ctx, wasm); err != nil {
+		return nil, fmt.Errorf("%s: %w", lc.Source.Path, err)
+	}
+	return c, nil
+}
+
+// verifyDigest checks the source against the digest recorded when the app
+// was locked, so a file changed since then is never run.
+func verifyDigest(wasm []byte, digest string) error {
+	want, ok := strings.CutPrefix(digest, "sha256:")
+	if !ok {
+		return fmt.Errorf("source digest %q: want \"sha256:<hex>\"", digest)
+	}
+	sum := sha256.Sum256(wasm)
+	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, want) {
+		return fmt.Errorf("source digest mismatch: file has sha256:%s, app was locked with %s", got, digest)
+	}
+	return nil
+}
+
+// environ returns env as sorted "KEY=value" entries, so every instance (and
+// every test) sees the same order.
+func environ(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Component returns the loaded component with the given id, or nil.
+func (a *App) Component(id string) *Component { return a.components[id] }
+
+// Close releases the compiled modules.
+func (a *App) Close(ctx context.Context) error {
+	var first error
+	for _, c := range a.components {
+		if c.Module != nil {
+			if err := c.Module.Close(ctx); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// IsComponentModel reports whether the source is a Component Model binary,
+// which this host cannot run yet.
+func (c *Component) IsComponentModel() bool { return c.componentModel }
+
+// Output returns line-buffered stdout and stderr log writers for one
+// instance; close them when the instance is done.
+func (c *Component) Output() (stdout, stderr io.WriteCloser) { return c.logs.Request(c.ID) }
+
+// Logf writes a host message about the component to its stderr log.
+func (c *Component) Logf(format string, args ...any) { c.logs.Hostf(c.ID, format, args...) }

@@ -1,0 +1,110 @@
+package executor_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wisp-dev/wisp/internal/engine"
+	"github.com/wisp-dev/wisp/internal/executor"
+	"github.com/wisp-dev/wisp/internal/testguest"
+	"github.com/wisp-dev/wisp/pkg/lockedapp"
+)
+
+func digest(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func newEngine(t *testing.T) *engine.Engine {
+	t.Helper()
+	e, err := engine.New(context.Background(), engine.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
+func TestLoad(t *testing.T) {
+	hello := testguest.C(t, filepath.Join(testguest.Dir(t), "wagi", "hello.c"))
+	component := "/work/shared/fixtures/c-wasip1-command/hello.component.wasm"
+	if _, err := os.Stat(component); err != nil {
+		t.Skip("fixture missing")
+	}
+	asset := filepath.Join(t.TempDir(), "asset.txt")
+	os.WriteFile(asset, []byte("hi"), 0o644)
+
+	app := &lockedapp.LockedApp{Components: []lockedapp.Component{
+		{
+			ID:          "hello",
+			Source:      lockedapp.Source{Path: hello, Digest: digest(t, hello)},
+			Files:       []lockedapp.File{{Source: asset, Destination: "/static/asset.txt"}},
+			Environment: map[string]string{"B": "2", "A": "1"},
+		},
+		{ID: "cm", Source: lockedapp.Source{Path: component, Digest: digest(t, component)}},
+	}}
+	a, err := executor.Load(context.Background(), newEngine(t), app, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+
+	c := a.Component("hello")
+	if c.IsComponentModel() || c.Module == nil {
+		t.Fatal("hello should be a compiled core module")
+	}
+	if !slices.Equal(c.Env, []string{"A=1", "B=2"}) {
+		t.Errorf("Env = %v", c.Env)
+	}
+	if b, err := fs.ReadFile(c.FS, "static/asset.txt"); err != nil || string(b) != "hi" {
+		t.Errorf("FS file = %q, %v", b, err)
+	}
+	var out bytes.Buffer
+	if _, err := c.Module.Run(context.Background(), engine.RunConfig{Stdout: &out}); err != nil || !strings.Contains(out.String(), "hello from wagi") {
+		t.Errorf("run: %v %q", err, out.String())
+	}
+	if cm := a.Component("cm"); cm == nil || !cm.IsComponentModel() || cm.Module != nil {
+		t.Errorf("cm = %+v, want a recorded Component Model binary", cm)
+	}
+	if a.Component("nope") != nil {
+		t.Error("unknown component found")
+	}
+}
+
+func TestLoadErrorsNameTheComponent(t *testing.T) {
+	hello := testguest.C(t, filepath.Join(testguest.Dir(t), "wagi", "hello.c"))
+	garbage := filepath.Join(t.TempDir(), "garbage.wasm")
+	os.WriteFile(garbage, []byte("not wasm"), 0o644)
+	tests := []struct {
+		name string
+		src  lockedapp.Source
+		want string
+	}{
+		{"digest mismatch", lockedapp.Source{Path: hello, Digest: "sha256:00"}, "digest mismatch"},
+		{"bad digest form", lockedapp.Source{Path: hello, Digest: "md5:00"}, "sha256:<hex>"},
+		{"missing file", lockedapp.Source{Path: "/nonexistent.wasm", Digest: "sha256:00"}, "reading source"},
+		{"not wasm", lockedapp.Source{Path: garbage, Digest: digest(t, garbage)}, "bad magic"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &lockedapp.LockedApp{Components: []lockedapp.Component{{ID: "broken-one", Source: tt.src}}}
+			_, err := executor.Load(context.Background(), newEngine(t), app, nil)
+			if err == nil || !strings.Contains(err.Error(), `component "broken-one"`) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want component name and %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,3 @@
+module example.com/gowagihello
+
+go 1.26
