@@ -1,7 +1,273 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wisp-dev/wisp/internal/build"
+	"github.com/wisp-dev/wisp/internal/engine"
+	"github.com/wisp-dev/wisp/internal/executor"
+	"github.com/wisp-dev/wisp/internal/logs"
+	httptrigger "github.com/wisp-dev/wisp/internal/trigger/http"
+	"github.com/wisp-dev/wisp/internal/trigger/http/wagi"
+	"github.com/wisp-dev/wisp/internal/variables"
+	"github.com/wisp-dev/wisp/pkg/lockedapp"
+	"github.com/wisp-dev/wisp/pkg/manifest"
+	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
+)
+
+// version is set at release time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+type upOptions struct {
+	from              string
+	listen            string
+	findFreePort      bool
+	variables         []string
+	env               []string
+	build             bool
+	logDir            string
+	runtimeConfig     string
+	maxInstanceMemory string
+	requestTimeout    time.Duration
+	quiet             bool
+	follow            []string
+	verbose           bool
+}
 
 func newUpCmd() *cobra.Command {
-	return &cobra.Command{Use: "up", Short: "not implemented yet"}
+	var o upOptions
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Serve the application",
+		Long: `Serve the application described by spin.toml (or a bare .wasm file).
+Every request runs in a fresh WebAssembly instance. Ctrl-C stops the server
+after in-flight requests have finished.`,
+		Example: `  wisp up
+  wisp up -f apps/demo --listen 127.0.0.1:8080
+  wisp up --build --variable api_key=secret -e RUST_LOG=debug
+  wisp up -f hello.wasm --request-timeout 5s --max-instance-memory 64Mi`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runUp(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.from, "from", "f", "", "manifest file, app directory or .wasm file (default: ./spin.toml)")
+	f.StringVar(&o.listen, "listen", httptrigger.DefaultListen, "address to listen on")
+	f.BoolVar(&o.findFreePort, "find-free-port", false, "if the port is taken, use the next free one")
+	f.StringArrayVar(&o.variables, "variable", nil, "application variable name=value; repeatable")
+	f.StringArrayVarP(&o.env, "env", "e", nil, "environment variable KEY=VALUE for every component; repeatable")
+	f.BoolVar(&o.build, "build", false, "run 'wisp build' first")
+	f.StringVar(&o.logDir, "log-dir", "", "directory for component logs (default: <app>/.wisp/logs)")
+	f.StringVar(&o.runtimeConfig, "runtime-config-file", "", "runtime-config.toml with backend choices")
+	f.StringVar(&o.maxInstanceMemory, "max-instance-memory", "256Mi", "linear memory limit per instance (e.g. 64Mi, 1Gi)")
+	f.DurationVar(&o.requestTimeout, "request-timeout", 60*time.Second, "deadline per request; a guest still running is stopped (0: none)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not show component output on the console")
+	f.StringArrayVar(&o.follow, "follow", nil, "show only this component's output on the console; repeatable")
+	f.BoolVar(&o.verbose, "verbose", false, "log every request")
+	return cmd
+}
+
+func runUp(cmd *cobra.Command, o upOptions) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	memLimit, err := parseBytes(o.maxInstanceMemory)
+	if err != nil {
+		return usagef("--max-instance-memory: %v", err)
+	}
+	vars, err := parseKeyValues("variable", o.variables)
+	if err != nil {
+		return err
+	}
+	env, err := parseKeyValues("env", o.env)
+	if err != nil {
+		return err
+	}
+	src, err := resolveSource(o.from)
+	if err != nil {
+		return err
+	}
+	if o.build && src.ManifestPath != "" {
+		m, err := manifest.Load(src.ManifestPath)
+		if err != nil {
+			return err
+		}
+		if err := build.Build(ctx, m, build.Options{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()}); err != nil {
+			return err
+		}
+	}
+	m, app, err := loadApp(ctx, src)
+	if err != nil {
+		return err
+	}
+	appDir := filepath.Dir(m.Path)
+
+	rc := runtimeconfig.Empty()
+	if o.runtimeConfig != "" {
+		if rc, err = runtimeconfig.Load(o.runtimeConfig); err != nil {
+			return err
+		}
+	}
+	if err := rc.CheckAllTaken(); err != nil {
+		return err
+	}
+
+	resolver := variables.NewResolver(app,
+		variables.Static(vars),
+		variables.Env(variables.DefaultEnvPrefix, os.LookupEnv))
+	if err := resolver.Validate(ctx); err != nil {
+		return err
+	}
+	addEnvironment(app, env)
+
+	level := slog.LevelInfo
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	log := newConsoleLogger(cmd.ErrOrStderr(), level)
+
+	logDir := o.logDir
+	if logDir == "" {
+		logDir = filepath.Join(appDir, ".wisp", "logs")
+	}
+	sink, err := logs.New(logDir, cmd.ErrOrStderr(), logs.Options{Quiet: o.quiet, Follow: o.follow})
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+
+	eng, err := engine.New(ctx, engine.Config{CacheDir: compileCacheDir(), MaxInstanceMemory: memLimit})
+	if err != nil {
+		return err
+	}
+	defer eng.Close(context.Background())
+
+	loaded, err := executor.Load(ctx, eng, app, sink)
+	if err != nil {
+		return err
+	}
+	defer loaded.Close(context.Background())
+
+	handlers, err := httpHandlers(loaded, log)
+	if err != nil {
+		return err
+	}
+	srv, err := httptrigger.New(app, handlers, httptrigger.Config{
+		Listen:         o.listen,
+		RequestTimeout: o.requestTimeout,
+		Logger:         log,
+		Version:        version,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := httptrigger.Listen(o.listen, o.findFreePort)
+	if err != nil {
+		return err
+	}
+	log.Info("Logging component stdio to " + logDir)
+	err = srv.Serve(ctx, ln)
+	log.Info("Stopped")
+	return err
+}
+
+// httpHandlers picks an executor for each component an HTTP trigger uses.
+func httpHandlers(app *executor.App, log *slog.Logger) (map[string]httptrigger.Handler, error) {
+	handlers := map[string]httptrigger.Handler{}
+	for _, t := range app.Locked.Triggers {
+		if t.Type != "http" || t.Component == "" || handlers[t.Component] != nil {
+			continue
+		}
+		c := app.Component(t.Component)
+		if c == nil {
+			return nil, fmt.Errorf("trigger %q: component %q is not loaded", t.ID, t.Component)
+		}
+		h, err := httpHandler(c, t.HTTP.Executor, log)
+		if err != nil {
+			return nil, err
+		}
+		handlers[t.Component] = h
+	}
+	return handlers, nil
+}
+
+func httpHandler(c *executor.Component, ex lockedapp.Executor, log *slog.Logger) (httptrigger.Handler, error) {
+	if c.IsComponentModel() {
+		return nil, fmt.Errorf("component %q is a WebAssembly component (Component Model); this version of wisp runs WASI preview1 modules only (executor \"wagi\")", c.ID)
+	}
+	if ex.Type == manifest.ExecutorWAGI {
+		return wagi.New(c, ex, wagi.Options{}), nil
+	}
+	// The default executor expects a wasi:http guest; a core module that
+	// only exports _start is a WASI command, which can serve as WAGI.
+	if hasExport(c, "_start") {
+		log.Debug("component is a WASI command: serving it with the WAGI executor", "component", c.ID)
+		return wagi.New(c, lockedapp.Executor{Type: manifest.ExecutorWAGI, Argv: "${SCRIPT_NAME} ${ARGS}", Entrypoint: "_start"}, wagi.Options{}), nil
+	}
+	return nil, fmt.Errorf("component %q exports neither wasi:http nor _start: it cannot serve HTTP (for a WASI command set executor = { type = \"wagi\" })", c.ID)
+}
+
+func hasExport(c *executor.Component, name string) bool {
+	for _, e := range c.Module.Exports() {
+		if e == name {
+			return true
+		}
+	}
+	return false
+}
+
+// addEnvironment adds -e variables to every component; the manifest's own
+// environment entries win, as in Spin.
+func addEnvironment(app *lockedapp.LockedApp, env map[string]string) {
+	if len(env) == 0 {
+		return
+	}
+	for i := range app.Components {
+		c := &app.Components[i]
+		if c.Environment == nil {
+			c.Environment = map[string]string{}
+		}
+		for k, v := range env {
+			if _, set := c.Environment[k]; !set {
+				c.Environment[k] = v
+			}
+		}
+	}
+}
+
+// parseBytes reads a size such as "268435456", "64Mi", "1Gi", "512MB".
+func parseBytes(s string) (uint64, error) {
+	units := []struct {
+		suffix string
+		mult   uint64
+	}{
+		{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30},
+		{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1},
+	}
+	num, mult := strings.TrimSpace(s), uint64(1)
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("%q is not a size (examples: 64Mi, 1Gi, 268435456)", s)
+	}
+	if n > (4<<30)/mult {
+		return 0, fmt.Errorf("%q is more than the 4 GiB a 32-bit WebAssembly memory can address", s)
+	}
+	return n * mult, nil
 }

@@ -76,8 +76,14 @@ func TestHello(t *testing.T) {
 	}
 }
 
+// cachedEngine shares compiled code across test runs: the fixtures include
+// multi-megabyte Go modules that take many seconds to compile under -race.
+func cachedEngine(t *testing.T) *engine.Engine {
+	return newEngine(t, engine.Config{CacheDir: testguest.CompilationCacheDir(t)})
+}
+
 func TestFixtures(t *testing.T) {
-	e := newEngine(t, engine.Config{})
+	e := cachedEngine(t)
 	tests := []struct {
 		file string
 		args []string
@@ -124,7 +130,7 @@ func TestFixtures(t *testing.T) {
 }
 
 func TestGoWAGIGuestBuildsAndRuns(t *testing.T) {
-	e := newEngine(t, engine.Config{})
+	e := cachedEngine(t)
 	m := compileFile(t, e, testguest.Go(t, filepath.Join(testguest.Dir(t), "go-wagi-hello")))
 	out, code, err := run(t, m, engine.RunConfig{
 		Args: []string{"go-wagi-hello"},

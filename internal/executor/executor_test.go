@@ -108,3 +108,43 @@ func TestLoadErrorsNameTheComponent(t *testing.T) {
 		})
 	}
 }
+
+// TestGuestSeesOnlyGrantedFiles runs a real guest against the component's
+// file system as mounted by the engine.
+func TestGuestSeesOnlyGrantedFiles(t *testing.T) {
+	cat := testguest.C(t, filepath.Join(testguest.Dir(t), "wagi", "cat.c"))
+	dir := t.TempDir()
+	asset := filepath.Join(dir, "asset.txt")
+	os.WriteFile(asset, []byte("granted"), 0o644)
+	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("secret"), 0o644)
+	app := &lockedapp.LockedApp{Components: []lockedapp.Component{{
+		ID:     "cat",
+		Source: lockedapp.Source{Path: cat, Digest: digest(t, cat)},
+		Files:  []lockedapp.File{{Source: asset, Destination: "/static/asset.txt"}},
+	}}}
+	a, err := executor.Load(context.Background(), newEngine(t), app, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := a.Component("cat")
+	for _, tt := range []struct {
+		path string
+		code uint32
+		out  string
+	}{
+		{"/static/asset.txt", 0, "granted"},
+		{"static/asset.txt", 0, "granted"},
+		{"/static/../static/asset.txt", 0, "granted"},
+		{"/static/secret.txt", 1, "error: "},
+		{"/../secret.txt", 1, "error: "},
+		{"/static/../../secret.txt", 1, "error: "},
+		{filepath.Join(dir, "secret.txt"), 1, "error: "},
+		{"/etc/passwd", 1, "error: "},
+	} {
+		var out bytes.Buffer
+		code, err := c.Module.Run(context.Background(), engine.RunConfig{Args: []string{"cat", tt.path}, Stdout: &out, FS: c.FS})
+		if err != nil || code != tt.code || !strings.HasPrefix(out.String(), tt.out) {
+			t.Errorf("cat %s: code %d err %v out %q", tt.path, code, err, out.String())
+		}
+	}
+}

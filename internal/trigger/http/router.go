@@ -60,6 +60,7 @@ type Router struct {
 // Match is the result of routing one path. Reuse one Match across calls to
 // route without allocating.
 type Match struct {
+	// Route is the matched route; it belongs to the Router: do not modify.
 	Route *Route
 	// Params are the values of the route's ":name" segments, in route order.
 	// Route appends to Params[:0], so a caller may supply the backing array.
@@ -167,16 +168,20 @@ func (rt *Router) add(r *Route) error {
 	return nil
 }
 
-// Routes returns the reachable routes in precedence order (which is also
-// the order `spin up` lists them in).
-func (rt *Router) Routes() []*Route {
-	return append([]*Route(nil), rt.routes...)
-}
+// Routes returns copies of the reachable routes in precedence order (which
+// is also the order `spin up` lists them in).
+func (rt *Router) Routes() []Route { return copyRoutes(rt.routes) }
 
 // Reserved returns the routes that lie under WellKnownPrefix and so can
 // never be reached.
-func (rt *Router) Reserved() []*Route {
-	return append([]*Route(nil), rt.reserved...)
+func (rt *Router) Reserved() []Route { return copyRoutes(rt.reserved) }
+
+func copyRoutes(rs []*Route) []Route {
+	out := make([]Route, len(rs))
+	for i, r := range rs {
+		out[i] = *r
+	}
+	return out
 }
 
 // Route finds the route for path, the request path as the client sent it

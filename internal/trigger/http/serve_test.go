@@ -15,22 +15,26 @@ import (
 )
 
 // startServe runs s.Serve on a fresh local port and returns its base URL,
-// the cancel function that starts the shutdown, and the channel Serve's
-// result arrives on.
-func startServe(t *testing.T, s *Server) (string, context.CancelFunc, <-chan error) {
+// the cancel function that starts the shutdown, and a channel that is
+// closed when Serve returns (Serve's result is then in *result).
+func startServe(t *testing.T, s *Server) (base string, cancel context.CancelFunc, done <-chan struct{}, result *error) {
 	t.Helper()
 	ln, err := Listen("127.0.0.1:0", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
+	finished := make(chan struct{})
+	result = new(error)
+	go func() {
+		*result = s.Serve(ctx, ln)
+		close(finished)
+	}()
 	t.Cleanup(func() {
 		cancel()
-		<-done
+		<-finished
 	})
-	return "http://" + ln.Addr().String(), cancel, done
+	return "http://" + ln.Addr().String(), cancel, finished, result
 }
 
 func newServer(t *testing.T, cfg Config, handlers map[string]Handler, triggers ...lockedapp.Trigger) *Server {
@@ -49,7 +53,7 @@ func TestServeStartupLog(t *testing.T) {
 	logger, logs := testLogger()
 	ok := handlerFunc(func(http.ResponseWriter, *http.Request, *RequestInfo) {})
 	s := newServer(t, Config{Logger: logger}, map[string]Handler{"hello": ok}, httpTrigger("hello", "/hello/..."))
-	base, _, _ := startServe(t, s)
+	base, _, _, _ := startServe(t, s)
 	get(t, base+"/.well-known/spin/health") // Serve has logged by now
 	out := logs.String()
 	if !strings.Contains(out, "level=INFO msg=\"Serving "+base+"\"") ||
@@ -61,7 +65,7 @@ func TestServeStartupLog(t *testing.T) {
 func TestServeHeaderLimit(t *testing.T) {
 	ok := handlerFunc(func(w http.ResponseWriter, _ *http.Request, _ *RequestInfo) { io.WriteString(w, "ok") })
 	s := newServer(t, Config{MaxHeaderBytes: 1024}, map[string]Handler{"a": ok}, httpTrigger("a", "/a"))
-	base, _, _ := startServe(t, s)
+	base, _, _, _ := startServe(t, s)
 
 	// net/http allows MaxHeaderBytes plus 4 KiB of slack for its buffer.
 	resp, _ := do(t, "GET", base+"/a", nil, http.Header{"X-Big": {strings.Repeat("x", 8<<10)}})
@@ -86,7 +90,7 @@ func TestServeGracefulShutdown(t *testing.T) {
 		}
 	})
 	s := newServer(t, Config{ShutdownTimeout: 10 * time.Second}, map[string]Handler{"slow": slow}, httpTrigger("slow", "/slow"))
-	base, cancel, done := startServe(t, s)
+	base, cancel, done, serveErr := startServe(t, s)
 
 	type result struct {
 		status int
@@ -122,8 +126,8 @@ func TestServeGracefulShutdown(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	select {
-	case err := <-done:
-		t.Fatalf("Serve returned %v with a request in flight", err)
+	case <-done:
+		t.Fatalf("Serve returned %v with a request in flight", *serveErr)
 	default:
 	}
 
@@ -131,8 +135,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 	if r := <-got; r.err != nil || r.status != 200 || r.body != "done" {
 		t.Errorf("in-flight request: %+v", r)
 	}
-	if err := <-done; err != nil {
-		t.Errorf("Serve: %v", err)
+	<-done
+	if *serveErr != nil {
+		t.Errorf("Serve: %v", *serveErr)
 	}
 }
 
@@ -145,7 +150,7 @@ func TestServeShutdownTimeout(t *testing.T) {
 		close(aborted)
 	})
 	s := newServer(t, Config{ShutdownTimeout: 100 * time.Millisecond}, map[string]Handler{"stuck": stuck}, httpTrigger("stuck", "/stuck"))
-	base, cancel, done := startServe(t, s)
+	base, cancel, done, serveErr := startServe(t, s)
 	resp, err := http.Get(base + "/stuck")
 	if err != nil {
 		t.Fatal(err)
@@ -153,8 +158,8 @@ func TestServeShutdownTimeout(t *testing.T) {
 	defer resp.Body.Close()
 	cancel()
 	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "aborted") {
+	case <-done:
+		if err := *serveErr; err == nil || !strings.Contains(err.Error(), "aborted") {
 			t.Errorf("Serve: %v", err)
 		}
 	case <-time.After(5 * time.Second):
@@ -202,7 +207,7 @@ func TestListenFindFreePortGivesUp(t *testing.T) {
 func TestServeRawConnection(t *testing.T) {
 	rec := &recordingHandler{}
 	s := newServer(t, Config{}, map[string]Handler{"a": rec}, httpTrigger("a", "/a/:x/..."))
-	base, _, _ := startServe(t, s)
+	base, _, _, _ := startServe(t, s)
 	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)

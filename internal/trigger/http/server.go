@@ -162,7 +162,7 @@ func checkTrigger(t *lockedapp.Trigger, handlers map[string]Handler) error {
 }
 
 // Routes returns the app's reachable routes in precedence order.
-func (s *Server) Routes() []*Route { return s.router.Routes() }
+func (s *Server) Routes() []Route { return s.router.Routes() }
 
 // RoutesText lists the routes the way `spin up` prints them:
 //

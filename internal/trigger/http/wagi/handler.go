@@ -91,7 +91,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigge
 		h.fail(w, http.StatusServiceUnavailable, "wagi: request canceled while the guest ran")
 		return
 	case runErr != nil:
-		h.fail(w, http.StatusInternalServerError, "wagi: "+runErr.Error())
+		msg := "wagi: " + runErr.Error()
+		var trap *engine.TrapError
+		if errors.As(runErr, &trap) && trap.Trace != "" {
+			msg += "\n" + trap.Trace
+		}
+		h.fail(w, http.StatusInternalServerError, msg)
 		return
 	case code != 0:
 		h.failf(w, http.StatusInternalServerError, "wagi: guest exited with code %d", code)

@@ -376,4 +376,3 @@ func TestFailures(t *testing.T) {
 		t.Errorf("memhog log %q", log)
 	}
 }
-
