@@ -139,4 +139,3 @@ func describeSource(src appSource) string {
 	}
 	return src.ManifestPath
 }
-

@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wisp-dev/wisp/internal/testguest"
 )
 
 var wispBin string
@@ -206,4 +209,338 @@ func TestE2ENewBuildUpGo(t *testing.T) {
 	if r := get(t, s.URL+"/.well-known/spin/health"); r.Status != 200 {
 		t.Fatalf("health = %d", r.Status)
 	}
+}
+
+func TestE2EGoTemplateRoutes(t *testing.T) {
+	requireTool(t, "go")
+	work := t.TempDir()
+	if out, err := wisp(t, work, "new", "http-go", "routes", "-a"); err != nil {
+		t.Fatalf("wisp new: %v\n%s", err, out)
+	}
+	app := filepath.Join(work, "routes")
+	// --build runs the build first, as `spin up --build` does.
+	s := up(t, app, "--build")
+	root := get(t, s.URL+"/")
+	if root.Status != 200 || !strings.Contains(root.Body, "Hello") {
+		t.Fatalf("GET / = %d %q", root.Status, root.Body)
+	}
+	js := get(t, s.URL+"/json")
+	if js.Status != 200 || js.Header.Get("Content-Type") != "application/json" ||
+		!strings.Contains(js.Body, `"path":"/json"`) {
+		t.Fatalf("GET /json = %d %v %q", js.Status, js.Header, js.Body)
+	}
+	info := get(t, s.URL+"/.well-known/spin/info")
+	if info.Status != 200 || !strings.Contains(info.Body, `"name": "routes"`) {
+		t.Fatalf("info = %d %q", info.Status, info.Body)
+	}
+	// The guest's stderr lands in the component's log file.
+	if _, err := os.Stat(filepath.Join(app, ".wisp", "logs", "routes_stderr.txt")); err != nil {
+		t.Errorf("component log file: %v", err)
+	}
+}
+
+func TestE2ETemplatesBuildAndServe(t *testing.T) {
+	cases := []struct {
+		template, tool, path, want string
+		env                        []string
+	}{
+		{"http-c", "clang-19", "/", "Hello", nil},
+		{"http-rust", "/usr/bin/rustc", "/", "Hello", []string{"RUSTC=/usr/bin/rustc"}},
+		{"static-fileserver", "go", "/", "<html", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.template, func(t *testing.T) {
+			requireTool(t, c.tool)
+			work := t.TempDir()
+			if out, err := wisp(t, work, "new", c.template, "app", "-a"); err != nil {
+				t.Fatalf("wisp new: %v\n%s", err, out)
+			}
+			app := filepath.Join(work, "app")
+			build := exec.Command(wispBin, "build")
+			build.Dir = app
+			build.Env = append(os.Environ(), c.env...)
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("wisp build: %v\n%s", err, out)
+			}
+			s := up(t, app)
+			r := get(t, s.URL+c.path)
+			if r.Status != 200 || !strings.Contains(r.Body, c.want) {
+				t.Fatalf("GET %s = %d %q\n%s", c.path, r.Status, r.Body, s.output())
+			}
+		})
+	}
+}
+
+// writeApp writes a spin.toml and returns the app directory.
+func writeAppFiles(t *testing.T, manifest string, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "spin.toml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// guestApp is an app of C test guests (testdata/guests/wagi) with one
+// route per guest, a granted file, and a short request timeout.
+func guestApp(t *testing.T) string {
+	t.Helper()
+	requireTool(t, "clang-19")
+	const manifest = `spin_manifest_version = 2
+[application]
+name = "guests"
+
+[[trigger.http]]
+route = "/hello"
+component = "hello"
+executor = { type = "wagi" }
+
+[[trigger.http]]
+route = "/echo/..."
+component = "echo"
+executor = { type = "wagi" }
+
+[[trigger.http]]
+route = "/loop"
+component = "loop"
+executor = { type = "wagi" }
+
+[[trigger.http]]
+route = "/trap"
+component = "trap"
+executor = { type = "wagi" }
+
+[[trigger.http]]
+route = "/memhog"
+component = "memhog"
+executor = { type = "wagi" }
+
+[[trigger.http]]
+route = "/cat"
+component = "cat"
+executor = { type = "wagi", argv = "${SCRIPT_NAME} /data/greeting.txt" }
+
+[[trigger.http]]
+route = "/escape"
+component = "escape"
+executor = { type = "wagi", argv = "${SCRIPT_NAME} /data/../../spin.toml" }
+
+[[trigger.http]]
+route = "/teapot"
+static_response = { status_code = 418, body = "short and stout" }
+
+[component.hello]
+source = "hello.wasm"
+[component.echo]
+source = "echo.wasm"
+environment = { APP_MODE = "e2e" }
+[component.loop]
+source = "loop.wasm"
+[component.trap]
+source = "trap.wasm"
+[component.memhog]
+source = "memhog.wasm"
+[component.cat]
+source = "readfile.wasm"
+files = [{ source = "data", destination = "/data" }]
+[component.escape]
+source = "readfile.wasm"
+files = [{ source = "data", destination = "/data" }]
+`
+	dir := writeAppFiles(t, manifest, map[string]string{"data/greeting.txt": "hi from a file\n"})
+	guests := filepath.Join("..", "..", "testdata", "guests", "wagi")
+	for _, g := range []string{"hello", "echo", "loop", "trap", "memhog", "readfile"} {
+		copyFile(t, testguest.C(t, filepath.Join(guests, g+".c")), filepath.Join(dir, g+".wasm"))
+	}
+	return dir
+}
+
+func TestE2EWAGIGuests(t *testing.T) {
+	app := guestApp(t)
+	s := up(t, app, "--request-timeout", "2s", "--max-instance-memory", "32Mi")
+
+	if r := get(t, s.URL+"/hello"); r.Status != 200 || r.Body != "hello from wagi\n" {
+		t.Errorf("GET /hello = %d %q", r.Status, r.Body)
+	}
+	body := strings.Repeat("0123456789abcdef", 64<<10) // 1 MiB
+	r := do(t, http.MethodPost, s.URL+"/echo/a/b?x=1&y=two", strings.NewReader(body),
+		http.Header{"X-Custom": {"yes"}, "Content-Type": {"text/plain"}})
+	for _, want := range []string{"REQUEST_METHOD=POST", "PATH_INFO=/a/b", "QUERY_STRING=x=1&y=two",
+		"HTTP_X_CUSTOM=yes", "APP_MODE=e2e", "X_MATCHED_ROUTE=/echo/...", "CONTENT_LENGTH=1048576"} {
+		if !strings.Contains(r.Body, want) {
+			t.Errorf("echo response lacks %q", want)
+		}
+	}
+	if r.Status != 200 || !strings.Contains(r.Body, body[:4096]) {
+		t.Errorf("POST /echo = %d, %d bytes", r.Status, len(r.Body))
+	}
+	if r := get(t, s.URL+"/cat"); r.Status != 200 || r.Body != "hi from a file\n" {
+		t.Errorf("GET /cat = %d %q", r.Status, r.Body)
+	}
+	if r := get(t, s.URL+"/escape"); r.Status != 404 {
+		t.Errorf("GET /escape = %d %q: a guest must not read outside its files", r.Status, r.Body)
+	}
+	if r := get(t, s.URL+"/teapot"); r.Status != 418 || r.Body != "short and stout" {
+		t.Errorf("GET /teapot = %d %q", r.Status, r.Body)
+	}
+	if r := get(t, s.URL+"/nowhere"); r.Status != 404 {
+		t.Errorf("GET /nowhere = %d", r.Status)
+	}
+
+	// Misbehaving guests fail alone: while each runs, a healthy request
+	// is answered, and the failure never leaks details into the body.
+	for _, bad := range []struct {
+		path   string
+		status int
+	}{{"/loop", 504}, {"/trap", 500}, {"/memhog", 500}} {
+		done := make(chan response, 1)
+		go func() { done <- get(t, s.URL+bad.path) }()
+		time.Sleep(100 * time.Millisecond)
+		if r := get(t, s.URL+"/hello"); r.Status != 200 {
+			t.Errorf("healthy request during %s = %d", bad.path, r.Status)
+		}
+		r := <-done
+		if r.Status != bad.status {
+			t.Errorf("GET %s = %d, want %d", bad.path, r.Status, bad.status)
+		}
+		if strings.Contains(r.Body, "wasm") || strings.Contains(r.Body, "/tmp") {
+			t.Errorf("GET %s leaks details: %q", bad.path, r.Body)
+		}
+	}
+	if !strings.Contains(s.output(), "[hello]") && !strings.Contains(s.output(), "[trap]") {
+		t.Logf("console output:\n%s", s.output())
+	}
+}
+
+func TestE2EBareWasm(t *testing.T) {
+	requireTool(t, "clang-19")
+	dir := t.TempDir()
+	wasm := filepath.Join(dir, "hello.wasm")
+	copyFile(t, testguest.C(t, filepath.Join("..", "..", "testdata", "guests", "wagi", "hello.c")), wasm)
+	s := up(t, dir, "-f", wasm)
+	if r := get(t, s.URL+"/any/path"); r.Status != 200 || r.Body != "hello from wagi\n" {
+		t.Fatalf("GET = %d %q", r.Status, r.Body)
+	}
+}
+
+func TestE2EBadInput(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.wasm")
+	if err := os.WriteFile(garbage, []byte("this is not wasm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := wisp(t, dir, "up", "-f", garbage)
+	if code := exitCode(err); code != 1 || !strings.Contains(out, "not a WebAssembly binary") {
+		t.Errorf("up garbage.wasm: exit %d\n%s", code, out)
+	}
+
+	component := "/work/shared/fixtures/c-wasip1-command/hello.component.wasm"
+	if _, err := os.Stat(component); err == nil {
+		out, err := wisp(t, dir, "up", "-f", component)
+		if code := exitCode(err); code != 1 || !strings.Contains(out, "Component Model") {
+			t.Errorf("up component: exit %d\n%s", code, out)
+		}
+	}
+
+	bad := writeAppFiles(t, "spin_manifest_version = 2\n[application]\nname = \"x\"\nbogus = 1\n", nil)
+	out, err = wisp(t, bad, "doctor")
+	if code := exitCode(err); code != 1 || !strings.Contains(out, "spin.toml:4:1") {
+		t.Errorf("doctor on unknown field: exit %d\n%s", code, out)
+	}
+	out, err = wisp(t, bad, "up")
+	if code := exitCode(err); code != 1 || !strings.Contains(out, `unknown field "bogus"`) {
+		t.Errorf("up on unknown field: exit %d\n%s", code, out)
+	}
+
+	escape := writeAppFiles(t, `spin_manifest_version = 2
+[application]
+name = "x"
+[[trigger.http]]
+route = "/..."
+component = "x"
+[component.x]
+source = "x.wasm"
+files = [{ source = "../", destination = "/" }]
+`, map[string]string{"x.wasm": "\x00asm\x01\x00\x00\x00"})
+	out, err = wisp(t, escape, "up")
+	if code := exitCode(err); code != 1 || !strings.Contains(out, "..") {
+		t.Errorf("files escaping the app dir: exit %d\n%s", code, out)
+	}
+
+	for _, args := range [][]string{{"up", "--no-such-flag"}, {"new", "no-such-template", "x", "-a"}, {"up", "--variable", "novalue"}} {
+		out, err := wisp(t, dir, args...)
+		if code := exitCode(err); code != 2 {
+			t.Errorf("wisp %v: exit %d, want 2 (usage)\n%s", args, code, out)
+		}
+	}
+}
+
+func TestE2EMaintenanceSchema(t *testing.T) {
+	out, err := wisp(t, t.TempDir(), "maintenance", "manifest-schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal([]byte(out), &schema); err != nil {
+		t.Fatalf("schema is not JSON: %v", err)
+	}
+	if _, ok := schema["properties"].(map[string]any)["component"]; !ok {
+		t.Errorf("schema has no component property")
+	}
+}
+
+func TestE2ERequiredVariable(t *testing.T) {
+	requireTool(t, "clang-19")
+	dir := writeAppFiles(t, `spin_manifest_version = 2
+[application]
+name = "vars"
+[variables]
+api_key = { required = true, secret = true }
+[[trigger.http]]
+route = "/..."
+component = "hello"
+executor = { type = "wagi" }
+[component.hello]
+source = "hello.wasm"
+variables = { key = "{{ api_key }}" }
+`, nil)
+	copyFile(t, testguest.C(t, filepath.Join("..", "..", "testdata", "guests", "wagi", "hello.c")), filepath.Join(dir, "hello.wasm"))
+	out, err := wisp(t, dir, "up", "--listen", "127.0.0.1:0")
+	if code := exitCode(err); code != 1 || !strings.Contains(out, "api_key") {
+		t.Fatalf("missing required variable: exit %d\n%s", code, out)
+	}
+	s := up(t, dir, "--variable", "api_key=s3cret")
+	if r := get(t, s.URL+"/"); r.Status != 200 {
+		t.Fatalf("GET / = %d", r.Status)
+	}
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return -1
 }
