@@ -243,4 +243,3 @@ func serve(b *testing.B, h http.Handler) (string, func()) {
 	go srv.Serve(ln)
 	return "http://" + ln.Addr().String() + "/", func() { srv.Close() }
 }
-
