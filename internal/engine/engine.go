@@ -2,11 +2,20 @@
 // imports wazero: it compiles modules (with an optional on-disk cache), holds
 // them, creates a fresh instance per run and enforces per-instance limits. It
 // knows nothing of manifests, apps or triggers.
+//
+// Two ways to run a module: Module.Run runs a WASI command start to end
+// (WAGI); Module.Instantiate creates a bare instance whose imports come from
+// other instances and from HostModules, which is how a component's core
+// modules are linked per request (see Instantiate and HostFunc). Host
+// modules are defined once per engine and shared; per-request state reaches
+// them through the call's context.
 package engine
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -39,6 +48,13 @@ type Engine struct {
 	// memLimit is the per-instance memory limit in bytes (a whole number of
 	// pages); Run uses it to tell an out-of-memory trap from other traps.
 	memLimit uint64
+	// instCfg and hostCfg are the (immutable, shareable) configurations of
+	// Module.Instantiate and NewHostModule instances, built once so that
+	// instantiation does not rebuild them.
+	instCfg, hostCfg wazero.ModuleConfig
+	// callers maps a Module.Instantiate instance's api.Module to its
+	// *Instance, for host functions (see Engine.caller).
+	callers sync.Map
 }
 
 // New creates an Engine with one wazero runtime shared by every module it
@@ -63,7 +79,21 @@ func New(ctx context.Context, c Config) (*Engine, error) {
 		// entries, see DESIGN.md §3).
 		WithCloseOnContextDone(true)
 
-	e := &Engine{memLimit: pages * pageSize}
+	e := &Engine{
+		memLimit: pages * pageSize,
+		// Anonymous, so that any number of instances of one module coexist
+		// (imports are resolved by Instantiate's resolver, not by name); no
+		// start functions besides the module's own start section. Real
+		// clocks and randomness, as in Run, for modules that import WASI.
+		instCfg: wazero.NewModuleConfig().
+			WithName("").
+			WithStartFunctions().
+			WithSysWalltime().
+			WithSysNanotime().
+			WithSysNanosleep().
+			WithRandSource(rand.Reader),
+		hostCfg: wazero.NewModuleConfig().WithName(""),
+	}
 	if c.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(c.CacheDir)
 		if err != nil {

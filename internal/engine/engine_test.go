@@ -17,7 +17,7 @@ import (
 
 const fixtures = "/work/shared/fixtures"
 
-func newEngine(t *testing.T, c engine.Config) *engine.Engine {
+func newEngine(t testing.TB, c engine.Config) *engine.Engine {
 	t.Helper()
 	e, err := engine.New(context.Background(), c)
 	if err != nil {
@@ -27,7 +27,7 @@ func newEngine(t *testing.T, c engine.Config) *engine.Engine {
 	return e
 }
 
-func compileFile(t *testing.T, e *engine.Engine, path string) *engine.Module {
+func compileFile(t testing.TB, e *engine.Engine, path string) *engine.Module {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -18,15 +18,36 @@ type TrapError struct {
 	Message string
 	// Trace is the guest's wasm stack trace as reported by the runtime.
 	Trace string
+	// Err is the error a host function panicked with to abort the guest
+	// (see HostFunc), nil for a trap raised by the guest itself. It lets
+	// callers match their own sentinel errors with errors.Is.
+	Err error
 }
 
 func (e *TrapError) Error() string { return "guest trapped: " + e.Message }
+
+// Unwrap returns the host function's error, if any.
+func (e *TrapError) Unwrap() error { return e.Err }
+
+// ExitError is returned by Instance calls when the guest (or a host function
+// acting for it, like wasi:cli/exit) asked to exit: WASI adapters implement
+// exit with proc_exit. Code 0 is still an ExitError, because the call did not
+// return normally and its results are undefined.
+type ExitError struct {
+	Code uint32
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("guest exited with code %d", e.Code) }
 
 // newTrapError splits a wazero error ("wasm error: unreachable\nwasm stack
 // trace:\n\t...") into reason and trace.
 func newTrapError(err error) *TrapError {
 	msg, trace, _ := strings.Cut(err.Error(), "\n")
-	msg = strings.TrimPrefix(msg, "wasm error: ")
+	// A start function's trap arrives as "start function[0] failed: wasm
+	// error: unreachable"; the caller already says where it happened.
+	if i := strings.Index(msg, "wasm error: "); i >= 0 {
+		msg = msg[i+len("wasm error: "):]
+	}
 	return &TrapError{Message: msg, Trace: trace}
 }
 

@@ -33,6 +33,12 @@ func IsComponent(b []byte) bool {
 type Module struct {
 	eng      *Engine
 	compiled wazero.CompiledModule
+	// What Instantiate and Instance need, computed once here so that
+	// nothing is derived per instance.
+	shape     moduleShape
+	funcNames []string       // exported functions, sorted
+	funcIndex map[string]int // name -> index in funcNames (Instance.funcs)
+	memNames  []string       // names the memory is exported under, sorted
 }
 
 // Compile validates and compiles a core module. Errors say why the bytes are
@@ -54,7 +60,23 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (m *Module, err error
 	if err != nil {
 		return nil, fmt.Errorf("invalid WebAssembly module: %w", err)
 	}
-	return &Module{eng: e, compiled: compiled}, nil
+	m = &Module{eng: e, compiled: compiled}
+	// A shape we cannot parse (an encoding newer than this parser) only
+	// costs import diagnostics and start-function caller lookup, so it is
+	// not an error; hasStart errs on the safe side.
+	if m.shape, err = parseShape(wasm); err != nil {
+		m.shape = moduleShape{hasStart: true}
+	}
+	m.funcNames = m.Exports()
+	m.funcIndex = make(map[string]int, len(m.funcNames))
+	for i, name := range m.funcNames {
+		m.funcIndex[name] = i
+	}
+	for name := range compiled.ExportedMemories() {
+		m.memNames = append(m.memNames, name)
+	}
+	sort.Strings(m.memNames)
+	return m, nil
 }
 
 // Exports returns the names of the module's exported functions, sorted.

@@ -1,0 +1,3 @@
+;; Imports a.wat's function "add" as a memory.
+(module
+  (import "#0" "add" (memory 1)))
