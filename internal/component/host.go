@@ -45,8 +45,3 @@ type Interface struct {
 	// WIT definition; resource drops need no entry (see Dropper).
 	Funcs map[string]HostFunc
 }
-
-// Host is the set of host interfaces components can import. It is built
-// once at startup, then read concurrently by every link and call.
-//
-// Implemented in host_impl.go (NewHost, Define, lookup by semver).
