@@ -1,0 +1,187 @@
+// Package wasihttp is the wasi:http executor of the HTTP trigger: it serves
+// requests with components that export wasi:http/incoming-handler@0.2.x
+// (what the Spin SDKs build), in a fresh instance per request, as Spin's
+// WasiHttpExecutor does. The host side of wasi:http is internal/wasihttp.
+package wasihttp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/wisp-dev/wisp/internal/component"
+	"github.com/wisp-dev/wisp/internal/engine"
+	"github.com/wisp-dev/wisp/internal/executor"
+	trigger "github.com/wisp-dev/wisp/internal/trigger/http"
+	"github.com/wisp-dev/wisp/internal/wasi"
+	host "github.com/wisp-dev/wisp/internal/wasihttp"
+)
+
+// Options tunes a Handler. The zero value denies service chaining and
+// self requests.
+type Options struct {
+	// Chain returns the handler of another component of the app, for
+	// service chaining (http://<id>.spin.internal); the composition root
+	// wires it to the trigger.
+	Chain func(componentID string) (http.Handler, bool)
+	// Self serves the app's own routes, for requests to "self".
+	Self http.Handler
+	// Transport sends outbound requests; nil uses wasihttp's default.
+	Transport http.RoundTripper
+}
+
+// Handler serves requests with one component through wasi:http.
+type Handler struct {
+	c        *executor.Component
+	comp     *component.Component
+	export   string
+	outbound *host.Outbound
+	env      [][2]string
+}
+
+var _ trigger.Handler = (*Handler)(nil)
+
+// New returns the handler for c, whose linked component is comp. It fails
+// if comp does not export wasi:http/incoming-handler@0.2.x or if the
+// component's allowed_outbound_hosts do not parse.
+func New(c *executor.Component, comp *component.Component, opts Options) (*Handler, error) {
+	export, ok := comp.Export(host.IncomingHandlerInterface)
+	if !ok {
+		return nil, fmt.Errorf("component %q does not export %s", c.ID, host.IncomingHandlerInterface)
+	}
+	var hosts []string
+	if c.Locked != nil {
+		hosts = c.Locked.AllowedOutboundHosts
+	}
+	allowed, err := host.ParseAllowedHosts(hosts)
+	if err != nil {
+		return nil, fmt.Errorf("component %q: %w", c.ID, err)
+	}
+	h := &Handler{c: c, comp: comp, export: export}
+	h.outbound = &host.Outbound{
+		Allowed:   allowed,
+		Chain:     opts.Chain,
+		Self:      opts.Self,
+		Transport: opts.Transport,
+		Logf:      c.Logf,
+	}
+	for _, kv := range c.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		h.env = append(h.env, [2]string{k, v})
+	}
+	return h, nil
+}
+
+// ServeHTTP runs the guest's handle in a fresh instance and streams its
+// response. Failures before the response started are answered with a bare
+// status (500, 504, 413); the reason goes only to the component's log.
+// A failure after the response started aborts the connection, so the
+// client sees a broken response rather than a short one.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigger.RequestInfo) {
+	ctx := r.Context()
+	// Guests may read the request while they stream the response.
+	_ = http.NewResponseController(w).EnableFullDuplex()
+
+	header := r.Header.Clone()
+	trigger.SetSpinHeaders(header, info)
+	req := host.NewIncomingRequest(r, header)
+	out := host.NewResponseOutparam(w)
+
+	stdout, stderr := h.c.Output()
+	wctx := &wasi.Ctx{Env: h.env, Stdout: stdout, Stderr: stderr, FS: h.c.FS}
+	callCtx := host.WithOutbound(wasi.WithCtx(ctx, wctx), h.outbound)
+
+	callErr := h.call(callCtx, req, out)
+	oc := out.Finish()
+	h.stopBody(w, req)
+
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	wctx.Flush(flushCtx)
+	cancel()
+	stdout.Close()
+	stderr.Close()
+
+	if oc.Sent {
+		if !oc.Complete {
+			reason := "body incomplete"
+			switch {
+			case callErr != nil:
+				reason = describe(callErr)
+			case oc.BodyErr != nil:
+				reason = oc.BodyErr.Error()
+			}
+			h.c.Logf("wasi-http: response aborted after it started (status %d): %s", oc.Status, reason)
+			panic(http.ErrAbortHandler)
+		}
+		if callErr != nil {
+			h.c.Logf("wasi-http: component error after the response was sent: %s", describe(callErr))
+		}
+		return
+	}
+
+	var tooLarge *http.MaxBytesError
+	switch bodyErr := req.Body().Err(); {
+	case errors.As(bodyErr, &tooLarge):
+		h.failf(w, http.StatusRequestEntityTooLarge, "wasi-http: request body exceeds %d bytes", tooLarge.Limit)
+	case isTimeout(callErr) || (callErr == nil && errors.Is(ctx.Err(), context.DeadlineExceeded)):
+		h.failf(w, http.StatusGatewayTimeout, "wasi-http: guest exceeded the request deadline")
+	case errors.Is(callErr, context.Canceled):
+		h.failf(w, http.StatusServiceUnavailable, "wasi-http: request canceled while the guest ran")
+	case callErr != nil:
+		h.failf(w, http.StatusInternalServerError, "wasi-http: %s", describe(callErr))
+	case oc.ErrorCode != nil:
+		h.failf(w, http.StatusInternalServerError, "wasi-http: guest responded with an error: %v", oc.ErrorCode)
+	default:
+		h.failf(w, http.StatusInternalServerError, "wasi-http: guest failed to produce a response prior to returning")
+	}
+}
+
+// call instantiates the component and runs handle. The instance is closed
+// before it returns, which drops every resource the guest still held (an
+// unfinished body is aborted).
+func (h *Handler) call(ctx context.Context, req *host.IncomingRequest, out *host.ResponseOutparam) error {
+	inst, err := h.comp.Instantiate(ctx)
+	if err != nil {
+		return fmt.Errorf("instantiating: %w", err)
+	}
+	defer inst.Close(context.WithoutCancel(ctx))
+	_, err = inst.Call(ctx, h.export, host.HandleFunc, req, out)
+	return err
+}
+
+// stopBody stops the request body pump. One blocked reading a client
+// that sends nothing is woken with a read deadline: the request body must
+// not be read after ServeHTTP returns.
+func (h *Handler) stopBody(w http.ResponseWriter, req *host.IncomingRequest) {
+	body := req.Body()
+	if !body.Close() {
+		return
+	}
+	if err := http.NewResponseController(w).SetReadDeadline(time.Now()); err != nil {
+		return // cannot interrupt it; it ends when net/http closes the body
+	}
+	body.Wait(5 * time.Second)
+}
+
+func isTimeout(err error) bool {
+	return errors.Is(err, engine.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// describe renders a guest failure for the log, with the trap's trace.
+func describe(err error) string {
+	msg := err.Error()
+	var trap *engine.TrapError
+	if errors.As(err, &trap) && trap.Trace != "" {
+		msg += "\n" + trap.Trace
+	}
+	return msg
+}
+
+func (h *Handler) failf(w http.ResponseWriter, status int, format string, args ...any) {
+	h.c.Logf(format, args...)
+	// Only the status line, as the WAGI executor answers.
+	http.Error(w, fmt.Sprintf("%d %s", status, http.StatusText(status)), status)
+}

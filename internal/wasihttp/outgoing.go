@@ -1,0 +1,269 @@
+package wasihttp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wisp-dev/wisp/internal/component/cabi"
+)
+
+// DefaultTimeout is Spin's default for each request-options timeout.
+const DefaultTimeout = 600 * time.Second
+
+// Outbound is the outbound HTTP policy and plumbing of one component. It
+// is built once per component and shared by its instances.
+type Outbound struct {
+	// Allowed is the component's allowed_outbound_hosts; nil denies
+	// everything.
+	Allowed *AllowedHosts
+	// Chain returns the HTTP handler of another component of the app, for
+	// Spin's local service chaining (http://<id>.spin.internal/...): the
+	// request is dispatched in-process, never over the network.
+	Chain func(componentID string) (http.Handler, bool)
+	// Self serves the app's own routes, for requests to "self" (a URL
+	// without authority, or the host self.alt), in-process.
+	Self http.Handler
+	// Transport sends the other requests; nil uses a transport made for
+	// guests (no proxy from the environment, no transparent gzip, the
+	// request-options connect timeout).
+	Transport http.RoundTripper
+	// Logf, if set, receives host messages (denied requests).
+	Logf func(format string, args ...any)
+}
+
+type outboundKey struct{}
+
+// WithOutbound returns ctx carrying the outbound policy that
+// outgoing-handler.handle applies to calls made with it. Without one,
+// every outbound request is denied.
+func WithOutbound(ctx context.Context, o *Outbound) context.Context {
+	return context.WithValue(ctx, outboundKey{}, o)
+}
+
+func outboundFrom(ctx context.Context) *Outbound {
+	o, _ := ctx.Value(outboundKey{}).(*Outbound)
+	return o
+}
+
+type connectTimeoutKey struct{}
+
+var (
+	defaultTransportOnce sync.Once
+	defaultTransport     *http.Transport
+)
+
+// guestTransport is shared by every guest: connections are pooled, the
+// connect timeout comes from the request's context.
+func guestTransport() *http.Transport {
+	defaultTransportOnce.Do(func() {
+		defaultTransport = &http.Transport{
+			Proxy: nil,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				d := net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second}
+				if t, ok := ctx.Value(connectTimeoutKey{}).(time.Duration); ok {
+					d.Timeout = t
+				}
+				c, err := d.DialContext(ctx, network, addr)
+				var ne net.Error
+				if err != nil && errors.As(err, &ne) && ne.Timeout() {
+					return nil, errorCode(ecConnectionTimeout, nil)
+				}
+				return c, err
+			},
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          100,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: 1 * time.Second,
+			// The guest sees the bytes the server sent, Content-Encoding
+			// and all, as with Spin.
+			DisableCompression: true,
+		}
+	})
+	return defaultTransport
+}
+
+// handle implements outgoing-handler.handle. As in Spin, a denied or
+// failed request still returns a future; the future resolves with the
+// error-code.
+func handle(ctx context.Context, req *OutgoingRequest, opts *RequestOptions) (cabi.Result, error) {
+	o := outboundFrom(ctx)
+	var connect, firstByte, between *uint64
+	if opts != nil {
+		connect, firstByte, between = opts.connect, opts.firstByte, opts.betweenBytes
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	fut := newFuture(cancel)
+
+	hreq, target, ec := buildRequest(rctx, req)
+	if ec == nil {
+		ec = o.check(target)
+	}
+	if ec != nil {
+		cancel(ec)
+		fut.resolve(nil, ec)
+		return cabi.Ok(fut), nil
+	}
+
+	rctx = context.WithValue(rctx, connectTimeoutKey{}, durationOr(connect, DefaultTimeout))
+	hreq = hreq.WithContext(rctx)
+	go fut.run(rctx, cancel, o, hreq, target, durationOr(firstByte, DefaultTimeout), durationOr(between, DefaultTimeout))
+	return cabi.Ok(fut), nil
+}
+
+// target is where an outbound request goes.
+type target struct {
+	self      bool   // the app itself
+	component string // a component, by service chaining
+	scheme    string
+	host      string
+	port      int
+}
+
+// buildRequest converts the guest's request to an http.Request.
+func buildRequest(ctx context.Context, r *OutgoingRequest) (*http.Request, target, *ErrorCode) {
+	var t target
+	method, ok := methodString(r.method)
+	if !ok {
+		return nil, t, errorCode(ecHTTPRequestMethodInvalid, nil)
+	}
+	t.scheme = "https" // Spin's default when the guest gives none
+	if r.scheme != nil {
+		s, ok := schemeString(*r.scheme)
+		if !ok || (s != "http" && s != "https") {
+			return nil, t, errorCode(ecHTTPProtocolError, nil)
+		}
+		t.scheme = s
+	}
+	pq := "/"
+	if r.pathWithQuery != nil && *r.pathWithQuery != "" {
+		pq = *r.pathWithQuery
+	}
+	if !strings.HasPrefix(pq, "/") {
+		return nil, t, errorCode(ecHTTPRequestURIInvalid, nil)
+	}
+	authority := ""
+	if r.authority != nil {
+		authority = *r.authority
+	}
+	u, err := url.Parse(t.scheme + "://" + authority + pq)
+	if err != nil {
+		return nil, t, errorCode(ecHTTPRequestURIInvalid, nil)
+	}
+	t.host = u.Hostname()
+	if p := u.Port(); p != "" {
+		if t.port, err = parsePort(p); err != nil {
+			return nil, t, errorCode(ecHTTPRequestURIInvalid, nil)
+		}
+	}
+	switch {
+	case authority == "" || strings.EqualFold(t.host, "self.alt"):
+		t.self = true
+	case strings.HasSuffix(strings.ToLower(t.host), serviceChainingSuffix):
+		id := strings.ToLower(strings.TrimSuffix(strings.ToLower(t.host), serviceChainingSuffix))
+		if id == "" || strings.Contains(id, ".") {
+			return nil, t, errorCode(ecDestinationNotFound, nil)
+		}
+		t.component = id
+	}
+
+	var body io.ReadCloser = http.NoBody
+	length := int64(0)
+	if b := r.body; b != nil {
+		body, length = b.reader(ctx), b.declared
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, t, errorCode(ecHTTPRequestURIInvalid, nil)
+	}
+	hreq.ContentLength = length
+	if body == http.NoBody {
+		hreq.ContentLength = 0
+	}
+	hreq.Header = r.headers.header()
+	// Some servers reject a Host header next to the authority (Spin
+	// removes it too); forbidden names cannot be in it anyway.
+	hreq.Header.Del("Host")
+	hreq.Header.Del("Content-Length")
+	return hreq, t, nil
+}
+
+// check applies allowed_outbound_hosts.
+func (o *Outbound) check(t target) *ErrorCode {
+	var allowed bool
+	switch {
+	case o == nil:
+	case t.self:
+		allowed = o.Allowed.AllowsRelative("http", "https") && o.Self != nil
+	default:
+		allowed = o.Allowed.Allows(t.scheme, t.host, t.port)
+	}
+	if !allowed {
+		if o != nil && o.Logf != nil {
+			dest := "self"
+			if !t.self {
+				dest = t.scheme + "://" + t.host
+			}
+			o.Logf("outbound HTTP request to %s denied: not in allowed_outbound_hosts", dest)
+		}
+		return errorCode(ecHTTPRequestDenied, nil)
+	}
+	return nil
+}
+
+// run sends the request and resolves the future.
+func (f *FutureIncomingResponse) run(ctx context.Context, cancel context.CancelCauseFunc, o *Outbound, req *http.Request, t target, firstByte, between time.Duration) {
+	timer := time.AfterFunc(firstByte, func() { cancel(errTimeout) })
+	var resp *http.Response
+	var err error
+	switch {
+	case t.self:
+		resp, err = dispatch(ctx, o.Self, req)
+	case t.component != "":
+		h, ok := (http.Handler)(nil), false
+		if o.Chain != nil {
+			h, ok = o.Chain(t.component)
+		}
+		if !ok {
+			timer.Stop()
+			f.resolve(nil, errorCode(ecDestinationNotFound, nil))
+			return
+		}
+		resp, err = dispatch(ctx, h, req)
+	default:
+		rt := o.Transport
+		if rt == nil {
+			rt = guestTransport()
+		}
+		resp, err = rt.RoundTrip(req)
+	}
+	timedOut := !timer.Stop()
+	if err != nil {
+		ec := asErrorCode(err)
+		if timedOut || errors.Is(context.Cause(ctx), errTimeout) {
+			ec = errorCode(ecConnectionReadTimeout, nil)
+		}
+		cancel(err)
+		f.resolve(nil, ec)
+		return
+	}
+	body := newIncomingBody(resp.Body)
+	body.closeSrc = func() error { cancel(errBodyDropped); return resp.Body.Close() }
+	body.trailer = func() http.Header { return resp.Trailer }
+	body.betweenBytes, body.cancel = between, cancel
+	ir := &IncomingResponse{
+		status:  uint16(resp.StatusCode),
+		headers: fieldsFromHeader(resp.Header, true).list,
+		body:    body,
+	}
+	if !f.resolve(ir, nil) {
+		body.close()
+	}
+}
