@@ -203,7 +203,7 @@ func serveWAGI(b *testing.B, eng *engine.Engine, wasmPath string) (string, func(
 		}},
 		Components: []lockedapp.Component{{ID: "hello", Source: lockedapp.Source{Path: wasmPath, Digest: digest(b, wasmPath)}}},
 	}
-	loaded, err := executor.Load(context.Background(), eng, app, nil)
+	loaded, err := executor.Load(context.Background(), eng, app, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,13 +14,24 @@ compgen -G "/usr/lib/llvm-19/lib/clang/19/lib/wasi/libclang_rt.builtins-wasm32.a
 compgen -G "/usr/lib/rustlib/wasm32-wasi*" >/dev/null || need+=(libstd-rust-dev-wasm32)
 command -v wat2wasm >/dev/null || need+=(wabt)
 command -v curl >/dev/null || need+=(curl)
+command -v npm >/dev/null || need+=(nodejs npm)
 
-if [ ${#need[@]} -eq 0 ]; then
-  exit 0
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing ${need[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-echo "deps: installing ${need[*]}"
-SUDO=""
-if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+
+# jco, the independent wasi:http host the comparison tests run beside Wisp
+# (pinned in tools/jco/package.json; `npm ci` is unreliable on this registry).
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -x "$root/tools/jco/node_modules/.bin/jco" ]; then
+  echo "deps: npm install tools/jco"
+  (cd "$root/tools/jco" && npm install --no-audit --no-fund --loglevel=error)
+fi
+
+# wasm-tools for the component conformance tests comes inside this Go module.
+(cd "$root" && go mod download go.bytecodealliance.org@v0.7.0)

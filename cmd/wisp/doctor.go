@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-dev/wisp/internal/build"
+	"github.com/wisp-dev/wisp/internal/component"
 	"github.com/wisp-dev/wisp/internal/engine"
 	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
 )
@@ -79,6 +80,11 @@ func doctor(ctx context.Context, out io.Writer, src appSource, runtimeConfig str
 		return problems
 	}
 	defer eng.Close(context.Background())
+	host, err := newHost()
+	if err != nil {
+		bad("host interfaces: %v", err)
+		return problems
+	}
 	for _, c := range app.Components {
 		wasm, err := os.ReadFile(c.Source.Path)
 		if err != nil {
@@ -86,7 +92,16 @@ func doctor(ctx context.Context, out io.Writer, src appSource, runtimeConfig str
 			continue
 		}
 		if engine.IsComponent(wasm) {
-			bad("component %s: %s is a WebAssembly component; this version of wisp runs WASI preview1 modules only", c.ID, c.Source.Path)
+			linked, err := component.Load(ctx, eng, wasm, host)
+			if err != nil {
+				bad("component %s: %s: %v", c.ID, c.Source.Path, err)
+				continue
+			}
+			ok("component %s links (%d import(s) wisp does not implement: calling them traps)", c.ID, len(linked.Warnings()))
+			for _, w := range linked.Warnings() {
+				fmt.Fprintf(out, "         %s\n", w)
+			}
+			linked.Close(ctx)
 			continue
 		}
 		mod, err := eng.Compile(ctx, wasm)

@@ -454,12 +454,14 @@ func TestE2EBadInput(t *testing.T) {
 		t.Errorf("up garbage.wasm: exit %d\n%s", code, out)
 	}
 
-	component := "/work/shared/fixtures/c-wasip1-command/hello.component.wasm"
-	if _, err := os.Stat(component); err == nil {
-		out, err := wisp(t, dir, "up", "-f", component)
-		if code := exitCode(err); code != 1 || !strings.Contains(out, "Component Model") {
-			t.Errorf("up component: exit %d\n%s", code, out)
-		}
+	brokenComponent := filepath.Join(dir, "broken.wasm")
+	// A component preamble followed by a section that claims more bytes than exist.
+	if err := os.WriteFile(brokenComponent, []byte("\x00asm\x0d\x00\x01\x00\x01\xff\x01"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = wisp(t, dir, "up", "-f", brokenComponent)
+	if code := exitCode(err); code != 1 || !strings.Contains(out, "component binary") {
+		t.Errorf("up broken component: exit %d\n%s", code, out)
 	}
 
 	bad := writeAppFiles(t, "spin_manifest_version = 2\n[application]\nname = \"x\"\nbogus = 1\n", nil)

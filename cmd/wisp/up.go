@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -15,12 +16,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-dev/wisp/internal/build"
+	"github.com/wisp-dev/wisp/internal/component"
 	"github.com/wisp-dev/wisp/internal/engine"
 	"github.com/wisp-dev/wisp/internal/executor"
 	"github.com/wisp-dev/wisp/internal/logs"
 	httptrigger "github.com/wisp-dev/wisp/internal/trigger/http"
 	"github.com/wisp-dev/wisp/internal/trigger/http/wagi"
+	wasihttpexec "github.com/wisp-dev/wisp/internal/trigger/http/wasihttp"
 	"github.com/wisp-dev/wisp/internal/variables"
+	"github.com/wisp-dev/wisp/internal/wasi"
+	"github.com/wisp-dev/wisp/internal/wasihttp"
 	"github.com/wisp-dev/wisp/pkg/lockedapp"
 	"github.com/wisp-dev/wisp/pkg/manifest"
 	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
@@ -152,17 +157,29 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	}
 	defer eng.Close(context.Background())
 
-	loaded, err := executor.Load(ctx, eng, app, sink)
+	host, err := newHost()
+	if err != nil {
+		return err
+	}
+	loaded, err := executor.Load(ctx, eng, app, sink, host)
 	if err != nil {
 		return err
 	}
 	defer loaded.Close(context.Background())
+	for _, c := range app.Components {
+		if l := loaded.Component(c.ID).Linked; l != nil {
+			for _, w := range l.Warnings() {
+				log.Debug(w, "component", c.ID)
+			}
+		}
+	}
 
-	handlers, err := httpHandlers(loaded, log)
+	var srv *httptrigger.Server
+	handlers, err := httpHandlers(loaded, log, func() http.Handler { return srv })
 	if err != nil {
 		return err
 	}
-	srv, err := httptrigger.New(app, handlers, httptrigger.Config{
+	srv, err = httptrigger.New(app, handlers, httptrigger.Config{
 		Listen:         o.listen,
 		RequestTimeout: o.requestTimeout,
 		Logger:         log,
@@ -181,9 +198,32 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	return err
 }
 
+// newHost is the set of host interfaces components may import. Every
+// component gets the same functions; what each may reach (files, outbound
+// hosts, ...) is decided per component by the manifest.
+func newHost() (*component.Host, error) {
+	return component.NewHost(append(wasi.Interfaces(), wasihttp.Interfaces()...)...)
+}
+
 // httpHandlers picks an executor for each component an HTTP trigger uses.
-func httpHandlers(app *executor.App, log *slog.Logger) (map[string]httptrigger.Handler, error) {
+// self returns the app's own HTTP trigger, for requests a component sends
+// to its own app; chained requests to <component>.spin.internal go straight
+// to that component's handler, in process.
+func httpHandlers(app *executor.App, log *slog.Logger, self func() http.Handler) (map[string]httptrigger.Handler, error) {
 	handlers := map[string]httptrigger.Handler{}
+	chain := func(id string) (http.Handler, bool) {
+		h, ok := handlers[id]
+		if !ok {
+			return nil, false
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r, &httptrigger.RequestInfo{
+				ComponentID: id, FullURL: r.URL.String(), PathInfo: r.URL.EscapedPath(),
+				BasePath: "/", ClientAddr: "127.0.0.1:0",
+			})
+		}), true
+	}
+	selfHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { self().ServeHTTP(w, r) })
 	for _, t := range app.Locked.Triggers {
 		if t.Type != "http" || t.Component == "" || handlers[t.Component] != nil {
 			continue
@@ -192,7 +232,7 @@ func httpHandlers(app *executor.App, log *slog.Logger) (map[string]httptrigger.H
 		if c == nil {
 			return nil, fmt.Errorf("trigger %q: component %q is not loaded", t.ID, t.Component)
 		}
-		h, err := httpHandler(c, t.HTTP.Executor, log)
+		h, err := httpHandler(c, t.HTTP.Executor, log, wasihttpexec.Options{Chain: chain, Self: selfHandler})
 		if err != nil {
 			return nil, err
 		}
@@ -201,20 +241,23 @@ func httpHandlers(app *executor.App, log *slog.Logger) (map[string]httptrigger.H
 	return handlers, nil
 }
 
-func httpHandler(c *executor.Component, ex lockedapp.Executor, log *slog.Logger) (httptrigger.Handler, error) {
-	if c.IsComponentModel() {
-		return nil, fmt.Errorf("component %q is a WebAssembly component (Component Model); this version of wisp runs WASI preview1 modules only (executor \"wagi\")", c.ID)
-	}
+func httpHandler(c *executor.Component, ex lockedapp.Executor, log *slog.Logger, opts wasihttpexec.Options) (httptrigger.Handler, error) {
 	if ex.Type == manifest.ExecutorWAGI {
 		return wagi.New(c, ex, wagi.Options{}), nil
 	}
-	// The default executor expects a wasi:http guest; a core module that
-	// only exports _start is a WASI command, which can serve as WAGI.
-	if hasExport(c, "_start") {
+	if c.Linked != nil {
+		if _, ok := c.Linked.Export(wasihttp.IncomingHandlerInterface); ok {
+			return wasihttpexec.New(c, c.Linked, opts)
+		}
+	}
+	// The default executor expects a wasi:http guest; a WASI command (a
+	// preview1 module exporting _start, or a component exporting
+	// wasi:cli/run) can serve HTTP through WAGI instead.
+	if c.IsCommand() && (c.Module == nil || hasExport(c, "_start")) {
 		log.Debug("component is a WASI command: serving it with the WAGI executor", "component", c.ID)
 		return wagi.New(c, lockedapp.Executor{Type: manifest.ExecutorWAGI, Argv: "${SCRIPT_NAME} ${ARGS}", Entrypoint: "_start"}, wagi.Options{}), nil
 	}
-	return nil, fmt.Errorf("component %q exports neither wasi:http nor _start: it cannot serve HTTP (for a WASI command set executor = { type = \"wagi\" })", c.ID)
+	return nil, fmt.Errorf("component %q exports neither wasi:http/incoming-handler nor a WASI command entrypoint: it cannot serve HTTP", c.ID)
 }
 
 func hasExport(c *executor.Component, name string) bool {

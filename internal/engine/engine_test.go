@@ -15,8 +15,6 @@ import (
 	"github.com/wisp-dev/wisp/internal/testguest"
 )
 
-const fixtures = "/work/shared/fixtures"
-
 func newEngine(t testing.TB, c engine.Config) *engine.Engine {
 	t.Helper()
 	e, err := engine.New(context.Background(), c)
@@ -46,11 +44,7 @@ func guest(t *testing.T, name string) string {
 
 func fixture(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join(fixtures, rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("fixture %s not available: %v", rel, err)
-	}
-	return p
+	return testguest.Fixture(t, rel)
 }
 
 func run(t *testing.T, m *engine.Module, rc engine.RunConfig) (string, uint32, error) {

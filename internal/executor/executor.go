@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/wisp-dev/wisp/internal/appfs"
+	"github.com/wisp-dev/wisp/internal/component"
 	"github.com/wisp-dev/wisp/internal/engine"
 	"github.com/wisp-dev/wisp/internal/logs"
 	"github.com/wisp-dev/wisp/pkg/lockedapp"
@@ -31,8 +32,13 @@ type App struct {
 type Component struct {
 	ID     string
 	Locked *lockedapp.Component
-	// Module is the compiled core module; nil for a Component Model binary.
+	// Module is the compiled core module of a plain WASI program (a WAGI
+	// command); nil otherwise.
 	Module *engine.Module
+	// Linked is the linked component of a Component Model binary, or of a
+	// core module that speaks the canonical ABI (it exports
+	// "<interface>#<func>"); nil otherwise, and nil when Load had no Host.
+	Linked *component.Component
 	// FS holds exactly the component's granted files, read-only.
 	FS fs.FS
 	// Env is the component's environment as sorted "KEY=value" entries.
@@ -42,13 +48,15 @@ type Component struct {
 	logs           *logs.Sink
 }
 
-// Load prepares every component of app. Component Model binaries are
-// recorded, not rejected, so the trigger can answer a clear error for them
-// while the rest of the app works. sink may be nil (output is discarded).
-func Load(ctx context.Context, eng *engine.Engine, app *lockedapp.LockedApp, sink *logs.Sink) (*App, error) {
+// Load prepares every component of app: plain WASI modules are compiled,
+// components (and canonical-ABI core modules) are linked against host.
+// With a nil host, Component Model binaries are recorded, not linked, so a
+// trigger can answer a clear error for them while the rest of the app works.
+// sink may be nil (output is discarded).
+func Load(ctx context.Context, eng *engine.Engine, app *lockedapp.LockedApp, sink *logs.Sink, host *component.Host) (*App, error) {
 	a := &App{Locked: app, components: make(map[string]*Component, len(app.Components))}
 	for i := range app.Components {
-		c, err := load(ctx, eng, &app.Components[i], sink)
+		c, err := load(ctx, eng, &app.Components[i], sink, host)
 		if err != nil {
 			a.Close(ctx)
 			return nil, fmt.Errorf("component %q: %w", app.Components[i].ID, err)
@@ -58,7 +66,7 @@ func Load(ctx context.Context, eng *engine.Engine, app *lockedapp.LockedApp, sin
 	return a, nil
 }
 
-func load(ctx context.Context, eng *engine.Engine, lc *lockedapp.Component, sink *logs.Sink) (*Component, error) {
+func load(ctx context.Context, eng *engine.Engine, lc *lockedapp.Component, sink *logs.Sink, host *component.Host) (*Component, error) {
 	wasm, err := os.ReadFile(lc.Source.Path)
 	if err != nil {
 		return nil, fmt.Errorf("reading source: %w", err)
@@ -73,12 +81,39 @@ func load(ctx context.Context, eng *engine.Engine, lc *lockedapp.Component, sink
 	c := &Component{ID: lc.ID, Locked: lc, FS: fsys, Env: environ(lc.Environment), logs: sink}
 	if engine.IsComponent(wasm) {
 		c.componentModel = true
+		if host != nil {
+			if c.Linked, err = component.Load(ctx, eng, wasm, host); err != nil {
+				return nil, fmt.Errorf("%s: %w", lc.Source.Path, err)
+			}
+		}
 		return c, nil
 	}
 	if c.Module, err = eng.Compile(ctx, wasm); err != nil {
 		return nil, fmt.Errorf("%s: %w", lc.Source.Path, err)
 	}
+	if host != nil && speaksCanonicalABI(c.Module.Exports()) {
+		// The Wisp Go SDK's form: a core module importing and exporting
+		// interfaces by their canonical names. It runs like a component.
+		c.Linked, err = component.LoadCore(ctx, eng, wasm, host)
+		c.Module.Close(ctx)
+		c.Module = nil
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", lc.Source.Path, err)
+		}
+	}
 	return c, nil
+}
+
+// speaksCanonicalABI reports whether a core module exports functions named
+// the canonical ABI's way, "<namespace>:<package>/<interface>#<func>".
+func speaksCanonicalABI(exports []string) bool {
+	for _, e := range exports {
+		iface, _, ok := strings.Cut(e, "#")
+		if ok && strings.Contains(iface, ":") && strings.Contains(iface, "/") {
+			return true
+		}
+	}
+	return false
 }
 
 // verifyDigest checks the source against the digest recorded when the app
@@ -118,12 +153,16 @@ func (a *App) Close(ctx context.Context) error {
 				first = err
 			}
 		}
+		if c.Linked != nil {
+			if err := c.Linked.Close(ctx); err != nil && first == nil {
+				first = err
+			}
+		}
 	}
 	return first
 }
 
-// IsComponentModel reports whether the source is a Component Model binary,
-// which this host cannot run yet.
+// IsComponentModel reports whether the source is a Component Model binary.
 func (c *Component) IsComponentModel() bool { return c.componentModel }
 
 // Output returns line-buffered stdout and stderr log writers for one

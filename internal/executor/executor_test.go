@@ -40,10 +40,7 @@ func newEngine(t *testing.T) *engine.Engine {
 
 func TestLoad(t *testing.T) {
 	hello := testguest.C(t, filepath.Join(testguest.Dir(t), "wagi", "hello.c"))
-	component := "/work/shared/fixtures/c-wasip1-command/hello.component.wasm"
-	if _, err := os.Stat(component); err != nil {
-		t.Skip("fixture missing")
-	}
+	component := testguest.Fixture(t, "c-wasip1-command/hello.component.wasm")
 	asset := filepath.Join(t.TempDir(), "asset.txt")
 	os.WriteFile(asset, []byte("hi"), 0o644)
 
@@ -56,7 +53,7 @@ func TestLoad(t *testing.T) {
 		},
 		{ID: "cm", Source: lockedapp.Source{Path: component, Digest: digest(t, component)}},
 	}}
-	a, err := executor.Load(context.Background(), newEngine(t), app, nil)
+	a, err := executor.Load(context.Background(), newEngine(t), app, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +98,7 @@ func TestLoadErrorsNameTheComponent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := &lockedapp.LockedApp{Components: []lockedapp.Component{{ID: "broken-one", Source: tt.src}}}
-			_, err := executor.Load(context.Background(), newEngine(t), app, nil)
+			_, err := executor.Load(context.Background(), newEngine(t), app, nil, nil)
 			if err == nil || !strings.Contains(err.Error(), `component "broken-one"`) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want component name and %q", err, tt.want)
 			}
@@ -122,7 +119,7 @@ func TestGuestSeesOnlyGrantedFiles(t *testing.T) {
 		Source: lockedapp.Source{Path: cat, Digest: digest(t, cat)},
 		Files:  []lockedapp.File{{Source: asset, Destination: "/static/asset.txt"}},
 	}}}
-	a, err := executor.Load(context.Background(), newEngine(t), app, nil)
+	a, err := executor.Load(context.Background(), newEngine(t), app, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

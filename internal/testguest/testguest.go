@@ -25,7 +25,7 @@ import (
 )
 
 // clang is the C compiler the fixtures were built with (see
-// /work/shared/fixtures/README.md); wasi-libc's sysroot is found without
+// ../shared/fixtures/README.md); wasi-libc's sysroot is found without
 // --sysroot.
 const clang = "clang-19"
 
@@ -89,7 +89,7 @@ func WAT(t testing.TB, file string) string {
 // missing skips (or fails on CI) because a toolchain is not installed.
 func missing(t testing.TB, tool string) {
 	t.Helper()
-	msg := "testguest: toolchain " + tool + " not found in PATH; install it to run this test (see /work/shared/fixtures/README.md)"
+	msg := "testguest: toolchain " + tool + " not found in PATH; install it to run this test (see ../shared/fixtures/README.md)"
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)
 	}
@@ -202,4 +202,24 @@ func cacheRoot(t testing.TB) string {
 		t.Fatalf("testguest: %v", err)
 	}
 	return dir
+}
+
+// Fixture returns the path of a prebuilt guest from the shared fixtures
+// (../shared/fixtures beside the repository, or $WISP_FIXTURES), e.g.
+// Fixture(t, "spin-js-http/spin-js-http.wasm"). A missing fixture fails the
+// test on CI and skips it elsewhere.
+func Fixture(t testing.TB, rel string) string {
+	t.Helper()
+	root := os.Getenv("WISP_FIXTURES")
+	if root == "" {
+		root = filepath.Join(Dir(t), "..", "..", "..", "shared", "fixtures")
+	}
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("testguest: fixture %s is missing: %v", rel, err)
+		}
+		t.Skipf("testguest: skipping: fixture %s is missing (set WISP_FIXTURES): %v", rel, err)
+	}
+	return p
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wisp-dev/wisp/internal/component/wit"
+	"github.com/wisp-dev/wisp/internal/testguest"
 )
 
 // covered are the WASI packages this package implements; wasi:cli/run is an
@@ -78,9 +79,9 @@ func TestEveryFunctionImplemented(t *testing.T) {
 // real Spin JS component against the bindings, by the same semver rule the
 // linker uses.
 func TestSpinJSImports(t *testing.T) {
-	f, err := os.Open("/work/shared/fixtures/spin-js-http/core-func-imports.txt")
+	f, err := os.Open(testguest.Fixture(t, "spin-js-http/core-func-imports.txt"))
 	if err != nil {
-		t.Skipf("fixture not available: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	impl := map[string]map[string]bool{}

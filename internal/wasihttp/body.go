@@ -308,7 +308,9 @@ func newOutgoingBody(response bool, declared int64) *OutgoingBody {
 	return &OutgoingBody{p: newPipe(outgoingBuffer), response: response, declared: declared}
 }
 
-var errBodyAborted = errors.New("outgoing body dropped without finish")
+// ErrBodyAborted is the body error of an outgoing body the guest dropped
+// without calling finish.
+var ErrBodyAborted = errors.New("outgoing body dropped without finish")
 
 func (b *OutgoingBody) sizeError(n uint64) *ErrorCode {
 	if b.response {
@@ -348,11 +350,18 @@ func (b *OutgoingBody) finish(trailers *Fields) *ErrorCode {
 // broken message, not a short one that looks complete.
 func (b *OutgoingBody) Drop() {
 	if !b.finished {
-		b.p.closeWrite(errBodyAborted)
+		b.p.closeWrite(ErrBodyAborted)
 	}
 }
 
 // complete reports whether the body ended with finish (and no failure).
+// written returns how many body bytes the guest wrote.
+func (b *OutgoingBody) written() uint64 {
+	b.p.mu.Lock()
+	defer b.p.mu.Unlock()
+	return b.p.written
+}
+
 func (b *OutgoingBody) complete() bool {
 	b.p.mu.Lock()
 	defer b.p.mu.Unlock()

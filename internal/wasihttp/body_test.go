@@ -273,7 +273,7 @@ func TestResponseBodyAborted(t *testing.T) {
 	call(t, "[static]response-outparam.set", out, cabi.Ok(resp))
 	body.Drop() // the guest dropped it without finish
 	oc := out.Finish()
-	if !oc.Sent || oc.Complete || !errors.Is(oc.BodyErr, errBodyAborted) {
+	if !oc.Sent || oc.Complete || !errors.Is(oc.BodyErr, ErrBodyAborted) {
 		t.Fatalf("outcome %+v", oc)
 	}
 }

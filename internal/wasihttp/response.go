@@ -81,6 +81,8 @@ type Outcome struct {
 	BodyErr error
 	// Status is the status sent.
 	Status int
+	// BodyBytes is how many body bytes the guest wrote.
+	BodyBytes uint64
 }
 
 // setResponse implements [static]response-outparam.set.
@@ -187,6 +189,9 @@ func (o *ResponseOutparam) Finish() Outcome {
 	if o.resp != nil {
 		out.Status = int(o.resp.status)
 		out.Complete = o.resp.body == nil || (o.bodyErr == nil && o.resp.body.complete())
+		if o.resp.body != nil {
+			out.BodyBytes = o.resp.body.written()
+		}
 	}
 	return out
 }

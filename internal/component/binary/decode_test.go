@@ -5,20 +5,17 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/wisp-dev/wisp/internal/testguest"
 )
 
 func fixture(t testing.TB, rel string) []byte {
 	t.Helper()
-	dir := os.Getenv("WISP_FIXTURES")
-	if dir == "" {
-		dir = "/work/shared/fixtures"
-	}
-	b, err := os.ReadFile(filepath.Join(dir, rel))
+	b, err := os.ReadFile(testguest.Fixture(t, rel))
 	if err != nil {
 		t.Fatalf("fixture: %v", err)
 	}

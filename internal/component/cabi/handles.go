@@ -236,3 +236,23 @@ func (t *HandleTable) lowerBorrow(c *Call, r *Resource, rep any) (uint32, error)
 	c.borrows++
 	return i, nil
 }
+
+// DropAll empties the table when its instance ends: every owning handle of
+// a host resource is passed to OnDrop (the host's destructor), every other
+// handle is forgotten. Guest resources are not destroyed: their instance
+// is going away with them.
+func (t *HandleTable) DropAll() {
+	t.mu.Lock()
+	entries := t.entries
+	t.entries, t.free, t.live = nil, nil, 0
+	onDrop := t.OnDrop
+	t.mu.Unlock()
+	if onDrop == nil {
+		return
+	}
+	for _, h := range entries {
+		if h.res != nil && h.own && h.res.Host {
+			onDrop(h.res, h.rep)
+		}
+	}
+}

@@ -1,5 +1,6 @@
 // Package wagi is the WAGI executor of the HTTP trigger: it runs a WASI
-// preview1 command per request, passing the request as CGI/1.1 (environment
+// command (a preview1 module, or a component exporting wasi:cli/run) per
+// request, passing the request as CGI/1.1 (environment
 // variables, argv and stdin) and reading a CGI response from stdout, as
 // Spin's (and deislabs' WAGI's) wagi executor does.
 package wagi
@@ -48,8 +49,8 @@ func New(c *executor.Component, cfg lockedapp.Executor, opts Options) *Handler {
 // with a generic status text; the reason goes only to the component's
 // stderr log, so guest errors and host paths never reach the client.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigger.RequestInfo) {
-	if h.c.Module == nil {
-		h.fail(w, http.StatusInternalServerError, "wagi: component model binaries are not supported yet; the WAGI executor needs a WASI preview1 command")
+	if !h.c.IsCommand() {
+		h.fail(w, http.StatusInternalServerError, "wagi: the component is not a WASI command (a preview1 module with an entrypoint, or a component exporting wasi:cli/run)")
 		return
 	}
 	stdin, contentLength, err := requestBody(r)
@@ -60,7 +61,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigge
 
 	stdout := &limitedBuffer{max: h.opts.MaxResponseBytes}
 	logOut, logErr := h.c.Output()
-	code, runErr := h.c.Module.Run(r.Context(), engine.RunConfig{
+	code, runErr := h.c.RunCommand(r.Context(), engine.RunConfig{
 		Args:       argv(h.cfg.Argv, scriptName(info), r.URL.RawQuery),
 		Env:        environment(h.c.Env, r, info, contentLength),
 		Stdin:      stdin,

@@ -70,7 +70,7 @@ func setup(t *testing.T) *fixture {
 		for _, name := range guestNames {
 			locked.Components = append(locked.Components, component(t, name, paths[name]))
 		}
-		app, err := executor.Load(ctx, eng, locked, sink)
+		app, err := executor.Load(ctx, eng, locked, sink, nil)
 		if err != nil {
 			loadErr = err.Error()
 			return
@@ -175,7 +175,7 @@ func TestGoGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close(ctx)
-	app, err := executor.Load(ctx, eng, &lockedapp.LockedApp{Components: []lockedapp.Component{component(t, "go", wasm)}}, nil)
+	app, err := executor.Load(ctx, eng, &lockedapp.LockedApp{Components: []lockedapp.Component{component(t, "go", wasm)}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

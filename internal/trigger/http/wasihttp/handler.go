@@ -105,6 +105,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigge
 	stderr.Close()
 
 	if oc.Sent {
+		// A guest that sets a response, takes its body and returns without
+		// writing or finishing it (StarlingMonkey does this for the 500 it
+		// makes of an exception) meant an empty body: send it whole rather
+		// than abort a response the client has not seen any of.
+		if !oc.Complete && callErr == nil && oc.BodyBytes == 0 && errors.Is(oc.BodyErr, host.ErrBodyAborted) {
+			h.c.Logf("wasi-http: the guest dropped its response body without finishing it; sent it empty (status %d)", oc.Status)
+			return
+		}
 		if !oc.Complete {
 			reason := "body incomplete"
 			switch {

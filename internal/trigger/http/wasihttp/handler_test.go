@@ -27,29 +27,17 @@ import (
 	"github.com/wisp-dev/wisp/pkg/lockedapp"
 )
 
-const fixture = "/work/shared/fixtures/spin-js-http/spin-js-http.wasm"
-
-// skipIfLinkerMissing skips while the component linker is a stub.
-// TODO(lead): remove this skip once internal/component's Load and NewHost
-// are implemented; from then on a failure here is a real failure.
-func skipIfLinkerMissing(t *testing.T, err error) {
-	t.Helper()
-	if err != nil && strings.Contains(err.Error(), "not implemented") {
-		t.Skipf("component linker not landed yet: %v", err)
-	}
-}
-
 // jsApp serves the Spin JS SDK fixture on a loopback server, routed at
 // "/..." like its spin.toml.
 func jsApp(t *testing.T) (url string, logDir string) {
 	t.Helper()
+	fixture := testguest.Fixture(t, "spin-js-http/spin-js-http.wasm")
 	wasm, err := os.ReadFile(fixture)
 	if err != nil {
-		t.Skipf("fixture missing: %v", err)
+		t.Fatal(err)
 	}
 	ctx := context.Background()
 	h, err := component.NewHost(append(wasi.Interfaces(), host.Interfaces()...)...)
-	skipIfLinkerMissing(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +47,6 @@ func jsApp(t *testing.T) (url string, logDir string) {
 	}
 	t.Cleanup(func() { eng.Close(ctx) })
 	comp, err := component.Load(ctx, eng, wasm, h)
-	skipIfLinkerMissing(t, err)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +62,7 @@ func jsApp(t *testing.T) (url string, logDir string) {
 	app, err := executor.Load(ctx, eng, &lockedapp.LockedApp{Components: []lockedapp.Component{{
 		ID:     "spin-js-http",
 		Source: lockedapp.Source{Path: fixture, Digest: "sha256:" + hex.EncodeToString(sum[:])},
-	}}}, sink)
+	}}}, sink, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +213,8 @@ func TestSpinJSComponent(t *testing.T) {
 	t.Run("throw", func(t *testing.T) {
 		r := do(t, "GET", base+"/throw", nil)
 		if r.status != 500 || len(r.body) != 0 {
-			t.Errorf("got %d %q", r.status, r.body)
+			b, _ := os.ReadFile(filepath.Join(logDir, "spin-js-http_stderr.txt"))
+			t.Errorf("got %d %q; component log:\n%s", r.status, r.body, b)
 		}
 		deadline := time.Now().Add(5 * time.Second)
 		for {

@@ -1,0 +1,157 @@
+package main
+
+// The independent check: the official Spin JS SDK component runs under
+// `jco serve` (the Bytecode Alliance's JavaScript host) and under wisp up,
+// and both must answer the same requests the same way.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wisp-dev/wisp/internal/testguest"
+)
+
+// jsApp copies the Spin JS fixture app into a temp dir and returns it.
+func jsApp(t *testing.T) (dir, wasm string) {
+	t.Helper()
+	src := testguest.Fixture(t, "spin-js-http")
+	dir = t.TempDir()
+	for _, f := range []string{"spin.toml", "spin-js-http.wasm"} {
+		copyFile(t, filepath.Join(src, f), filepath.Join(dir, f))
+	}
+	return dir, filepath.Join(dir, "spin-js-http.wasm")
+}
+
+// jcoServe starts `jco serve --isolate-requests instance` on a free
+// loopback port and waits until it answers.
+func jcoServe(t *testing.T, wasm string) string {
+	t.Helper()
+	jco, err := filepath.Abs(filepath.Join("..", "..", "tools", "jco", "node_modules", ".bin", "jco"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(jco); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("jco is required in CI: %v (run scripts/deps.sh)", err)
+		}
+		t.Skipf("skipping: jco not installed (run scripts/deps.sh): %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(jco, "serve", wasm, "--isolate-requests", "instance", "--host", "127.0.0.1", "--port", fmt.Sprint(port))
+	cmd.Dir = t.TempDir()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	// jco serve runs the component in worker processes of its own: kill
+	// the whole process group, and never wait long for their pipes.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
+		resp, err := http.DefaultClient.Do(req)
+		cancel()
+		if err == nil {
+			resp.Body.Close()
+			return url
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jco serve did not answer: %v\n%s", err, out.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func TestJSComponentMatchesJco(t *testing.T) {
+	requireTool(t, "node")
+	dir, wasm := jsApp(t)
+	wispURL := up(t, dir).URL
+	jcoURL := jcoServe(t, wasm)
+
+	type request struct {
+		method, path, body string
+	}
+	// /status/204, /205 and /304 are left out: they kill jco serve (see the
+	// fixture's README); TestJSComponent checks them against the README.
+	requests := []request{
+		{"GET", "/", ""},
+		{"GET", "/echo?a=1&b=two&a=3", ""},
+		{"POST", "/echo?x=y", "ping body"},
+		{"POST", "/echo", strings.Repeat("0123456789", 10000)},
+		{"GET", "/status/201", ""},
+		{"GET", "/status/418", ""},
+		{"GET", "/status/600", ""},
+		{"GET", "/status/abc", ""},
+		{"GET", "/stream", ""},
+		{"GET", "/throw", ""},
+		{"GET", "/missing", ""},
+	}
+	for _, rq := range requests {
+		t.Run(rq.method+" "+rq.path, func(t *testing.T) {
+			header := http.Header{"User-Agent": {"curl/7.88.1"}, "X-Wisp-Test": {"yes"}}
+			if rq.body != "" {
+				header.Set("Content-Type", "text/plain")
+			}
+			w := do(t, rq.method, wispURL+rq.path, strings.NewReader(rq.body), header)
+			j := do(t, rq.method, jcoURL+rq.path, strings.NewReader(rq.body), header)
+			if w.Status != j.Status {
+				t.Errorf("status: wisp %d, jco %d", w.Status, j.Status)
+			}
+			for _, h := range []string{"Content-Type", "X-Status", "X-Stream-Bytes"} {
+				if w.Header.Get(h) != j.Header.Get(h) {
+					t.Errorf("%s: wisp %q, jco %q", h, w.Header.Get(h), j.Header.Get(h))
+				}
+			}
+			wb, jb := w.Body, j.Body
+			if strings.HasPrefix(rq.path, "/echo") {
+				// Wisp adds Spin's request metadata headers, which the guest
+				// echoes; jco is not a Spin host. Compare the rest.
+				wb, jb = withoutSpinHeaders(t, wb), withoutSpinHeaders(t, jb)
+			}
+			if wb != jb {
+				t.Errorf("body differs:\nwisp %.300q\njco  %.300q", wb, jb)
+			}
+		})
+	}
+}
+
+// withoutSpinHeaders drops the spin-* entries of the /echo JSON's headers.
+func withoutSpinHeaders(t *testing.T, body string) string {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("echo body is not JSON: %v: %q", err, body)
+	}
+	if h, ok := v["headers"].(map[string]any); ok {
+		for k := range h {
+			if strings.HasPrefix(k, "spin-") {
+				delete(h, k)
+			}
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
