@@ -144,6 +144,9 @@ func (p *prober) check(ctx context.Context, c *Check, dir string, usesRUSTC, use
 	path, err := lookPath(c.Program, dir)
 	if err != nil {
 		c.Problem = fmt.Sprintf("%s is not installed (not found in PATH)", c.Program)
+		if strings.Contains(c.Program, "/") {
+			c.Problem = fmt.Sprintf("%s does not exist or is not executable (relative to %s)", c.Program, dir)
+		}
 		c.Fix = installHint(c.Program, usesRUSTC, usesWASICC)
 		return
 	}
