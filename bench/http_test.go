@@ -92,6 +92,13 @@ func BenchmarkHTTPHello(b *testing.B) {
 // each request's latency. Every response must be a 200 with a body.
 func hammer(b *testing.B, url string, n, c int) result {
 	b.Helper()
+	return hammerUntil(b, url, n, c, time.Time{})
+}
+
+// hammerUntil is hammer that starts no request after deadline (zero: no
+// deadline); the result covers the requests made.
+func hammerUntil(b *testing.B, url string, n, c int, deadline time.Time) result {
+	b.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: c, MaxConnsPerHost: c}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -109,6 +116,9 @@ func hammer(b *testing.B, url string, n, c int) result {
 		go func() {
 			defer wg.Done()
 			for {
+				if !deadline.IsZero() && time.Now().After(deadline) {
+					return
+				}
 				i := int(next.Add(1)) - 1
 				if i >= n {
 					return
@@ -140,6 +150,8 @@ func hammer(b *testing.B, url string, n, c int) result {
 	if firstErr != nil {
 		b.Fatalf("request failed: %v", firstErr)
 	}
+	n = min(n, int(next.Load()))
+	lat = lat[:n]
 	slices.Sort(lat)
 	r := result{
 		p50:         percentile(lat, 0.50),
@@ -218,7 +230,7 @@ func serveWAGI(b *testing.B, eng *engine.Engine, wasmPath string) (string, func(
 	return url, func() { stop(); loaded.Close(context.Background()) }
 }
 
-func serveTrigger(b *testing.B, srv *httptrigger.Server) (string, func()) {
+func serveTrigger(b testing.TB, srv *httptrigger.Server) (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -234,7 +246,7 @@ func serveTrigger(b *testing.B, srv *httptrigger.Server) (string, func()) {
 	}
 }
 
-func serve(b *testing.B, h http.Handler) (string, func()) {
+func serve(b testing.TB, h http.Handler) (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
