@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-dev/wisp/internal/build"
 	"github.com/wisp-dev/wisp/internal/component"
 	"github.com/wisp-dev/wisp/internal/engine"
-	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
 )
 
 func newDoctorCmd() *cobra.Command {
@@ -80,7 +80,17 @@ func doctor(ctx context.Context, out io.Writer, src appSource, runtimeConfig str
 		return problems
 	}
 	defer eng.Close(context.Background())
-	host, err := newHost()
+	set, err := factors(nil)
+	if err == nil {
+		var fapp interface{ Close() error }
+		if fapp, err = configureFactors(ctx, set, app, filepath.Dir(m.Path), runtimeConfig, true); err == nil {
+			fapp.Close()
+			ok("host capabilities and runtime config")
+		} else {
+			bad("%v", err)
+		}
+	}
+	host, err := newHost(set)
 	if err != nil {
 		bad("host interfaces: %v", err)
 		return problems
@@ -113,16 +123,5 @@ func doctor(ctx context.Context, out io.Writer, src appSource, runtimeConfig str
 		ok("component %s compiles", c.ID)
 	}
 
-	if runtimeConfig != "" {
-		rc, err := runtimeconfig.Load(runtimeConfig)
-		if err == nil {
-			err = rc.CheckAllTaken()
-		}
-		if err != nil {
-			bad("%v", err)
-		} else {
-			ok("runtime config %s", runtimeConfig)
-		}
-	}
 	return problems
 }

@@ -16,19 +16,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-dev/wisp/internal/build"
-	"github.com/wisp-dev/wisp/internal/component"
 	"github.com/wisp-dev/wisp/internal/engine"
 	"github.com/wisp-dev/wisp/internal/executor"
 	"github.com/wisp-dev/wisp/internal/logs"
 	httptrigger "github.com/wisp-dev/wisp/internal/trigger/http"
 	"github.com/wisp-dev/wisp/internal/trigger/http/wagi"
 	wasihttpexec "github.com/wisp-dev/wisp/internal/trigger/http/wasihttp"
-	"github.com/wisp-dev/wisp/internal/variables"
-	"github.com/wisp-dev/wisp/internal/wasi"
 	"github.com/wisp-dev/wisp/internal/wasihttp"
 	"github.com/wisp-dev/wisp/pkg/lockedapp"
 	"github.com/wisp-dev/wisp/pkg/manifest"
-	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
 )
 
 // version is set at release time with -ldflags "-X main.version=...".
@@ -117,22 +113,15 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	}
 	appDir := filepath.Dir(m.Path)
 
-	rc := runtimeconfig.Empty()
-	if o.runtimeConfig != "" {
-		if rc, err = runtimeconfig.Load(o.runtimeConfig); err != nil {
-			return err
-		}
-	}
-	if err := rc.CheckAllTaken(); err != nil {
+	set, err := factors(vars)
+	if err != nil {
 		return err
 	}
-
-	resolver := variables.NewResolver(app,
-		variables.Static(vars),
-		variables.Env(variables.DefaultEnvPrefix, os.LookupEnv))
-	if err := resolver.Validate(ctx); err != nil {
+	fapp, err := configureFactors(ctx, set, app, appDir, o.runtimeConfig, false)
+	if err != nil {
 		return err
 	}
+	defer fapp.Close()
 	addEnvironment(app, env)
 
 	level := slog.LevelInfo
@@ -157,11 +146,11 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	}
 	defer eng.Close(context.Background())
 
-	host, err := newHost()
+	host, err := newHost(set)
 	if err != nil {
 		return err
 	}
-	loaded, err := executor.Load(ctx, eng, app, sink, host)
+	loaded, err := executor.Load(ctx, eng, app, sink, host, executor.WithPrepare(fapp.Prepare))
 	if err != nil {
 		return err
 	}
@@ -196,13 +185,6 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	err = srv.Serve(ctx, ln)
 	log.Info("Stopped")
 	return err
-}
-
-// newHost is the set of host interfaces components may import. Every
-// component gets the same functions; what each may reach (files, outbound
-// hosts, ...) is decided per component by the manifest.
-func newHost() (*component.Host, error) {
-	return component.NewHost(append(wasi.Interfaces(), wasihttp.Interfaces()...)...)
 }
 
 // httpHandlers picks an executor for each component an HTTP trigger uses.

@@ -44,6 +44,10 @@ func (c *Component) RunCommand(ctx context.Context, rc engine.RunConfig) (uint32
 	}
 	wctx := &wasi.Ctx{Args: rc.Args, Env: splitEnv(rc.Env), Stdin: rc.Stdin, Stdout: rc.Stdout, Stderr: rc.Stderr, FS: rc.FS}
 	ctx = wasi.WithCtx(ctx, wctx)
+	ctx, err := c.Prepare(ctx)
+	if err != nil {
+		return 0, err
+	}
 	inst, err := c.Linked.Instantiate(ctx)
 	if err != nil {
 		return 0, err

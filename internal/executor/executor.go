@@ -46,6 +46,7 @@ type Component struct {
 
 	componentModel bool
 	logs           *logs.Sink
+	prepare        PrepareFunc
 }
 
 // Load prepares every component of app: plain WASI modules are compiled,
@@ -53,17 +54,48 @@ type Component struct {
 // With a nil host, Component Model binaries are recorded, not linked, so a
 // trigger can answer a clear error for them while the rest of the app works.
 // sink may be nil (output is discarded).
-func Load(ctx context.Context, eng *engine.Engine, app *lockedapp.LockedApp, sink *logs.Sink, host *component.Host) (*App, error) {
+func Load(ctx context.Context, eng *engine.Engine, app *lockedapp.LockedApp, sink *logs.Sink, host *component.Host, opts ...Option) (*App, error) {
 	a := &App{Locked: app, components: make(map[string]*Component, len(app.Components))}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	for i := range app.Components {
 		c, err := load(ctx, eng, &app.Components[i], sink, host)
 		if err != nil {
 			a.Close(ctx)
 			return nil, fmt.Errorf("component %q: %w", app.Components[i].ID, err)
 		}
+		c.prepare = o.prepare
 		a.components[c.ID] = c
 	}
 	return a, nil
+}
+
+// Option configures Load.
+type Option func(*options)
+
+type options struct {
+	prepare PrepareFunc
+}
+
+// PrepareFunc puts what a component may reach through host capabilities
+// (its key-value stores, its variables, ...) into the context of one
+// instance. The composition root passes the factors' Prepare.
+type PrepareFunc func(ctx context.Context, componentID string) (context.Context, error)
+
+// WithPrepare sets the per-instance preparation of every component.
+func WithPrepare(fn PrepareFunc) Option {
+	return func(o *options) { o.prepare = fn }
+}
+
+// Prepare returns ctx with the per-instance state of the host capabilities
+// granted to the component; executors call it before running a guest.
+func (c *Component) Prepare(ctx context.Context) (context.Context, error) {
+	if c.prepare == nil {
+		return ctx, nil
+	}
+	return c.prepare(ctx, c.ID)
 }
 
 func load(ctx context.Context, eng *engine.Engine, lc *lockedapp.Component, sink *logs.Sink, host *component.Host) (*Component, error) {

@@ -151,6 +151,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigge
 // before it returns, which drops every resource the guest still held (an
 // unfinished body is aborted).
 func (h *Handler) call(ctx context.Context, req *host.IncomingRequest, out *host.ResponseOutparam) error {
+	ctx, err := h.c.Prepare(ctx)
+	if err != nil {
+		return fmt.Errorf("preparing host capabilities: %w", err)
+	}
 	inst, err := h.comp.Instantiate(ctx)
 	if err != nil {
 		return fmt.Errorf("instantiating: %w", err)

@@ -1,0 +1,33 @@
+package keyvalue
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/wisp-dev/wisp/internal/component"
+	"github.com/wisp-dev/wisp/internal/component/wit"
+)
+
+// TestInterfacesBind checks every host function against its WIT
+// definition, and that what is left out is only what uses stream<>.
+func TestInterfacesBind(t *testing.T) {
+	ifaces := New().Interfaces()
+	if _, err := component.NewHost(ifaces...); err != nil {
+		t.Fatal(err)
+	}
+	for _, iface := range ifaces {
+		wi, ok := wit.Builtin().LookupInterface(iface.Name)
+		if !ok {
+			t.Fatalf("no WIT for %s", iface.Name)
+		}
+		for name := range wi.Funcs {
+			if _, ok := iface.Funcs[name]; !ok && !slices.Contains([]string{"[resource-drop]store", "[resource-drop]bucket", "[resource-drop]cas"}, name) {
+				t.Errorf("%s: %s not implemented", iface.Name, name)
+			}
+		}
+		t.Logf("%s: unsupported %v", iface.Name, wi.Unsupported)
+	}
+	if wi, _ := wit.Builtin().LookupInterface(SpinV3); !slices.Contains(wi.Unsupported, "[method]store.get-keys") {
+		t.Errorf("spin:key-value@3 get-keys expected unsupported: %v", wi.Unsupported)
+	}
+}
