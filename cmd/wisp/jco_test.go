@@ -109,6 +109,14 @@ func TestJSComponentMatchesJco(t *testing.T) {
 		{"GET", "/throw", ""},
 		{"GET", "/missing", ""},
 	}
+	// Body-less statuses, which jco cannot serve: the guest never takes the
+	// response body, and Wisp must still answer (fixture README).
+	for _, code := range []string{"204", "205", "304"} {
+		r := get(t, wispURL+"/status/"+code)
+		if fmt.Sprint(r.Status) != code || r.Body != "" || r.Header.Get("X-Status") != code {
+			t.Errorf("wisp GET /status/%s = %d %q %v", code, r.Status, r.Body, r.Header)
+		}
+	}
 	for _, rq := range requests {
 		t.Run(rq.method+" "+rq.path, func(t *testing.T) {
 			header := http.Header{"User-Agent": {"curl/7.88.1"}, "X-Wisp-Test": {"yes"}}
