@@ -2,16 +2,13 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"text/tabwriter"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/wisp-dev/wisp/internal/engine"
 	"github.com/wisp-dev/wisp/internal/executor"
 	"github.com/wisp-dev/wisp/internal/testguest"
+	"github.com/wisp-dev/wisp/internal/testguest/jco"
 	"github.com/wisp-dev/wisp/internal/testguest/wasmtools"
 	httptrigger "github.com/wisp-dev/wisp/internal/trigger/http"
 	wasihttpexec "github.com/wisp-dev/wisp/internal/trigger/http/wasihttp"
@@ -243,59 +241,18 @@ func printComponentTable(w io.Writer, rs []result) {
 	tw.Flush()
 }
 
-// jcoServe starts `jco serve --isolate-requests instance` on a free
-// loopback port, as cmd/wisp's jco_test.go does, and waits until it
-// answers. It returns an error, not a failure, if jco is not installed.
+// jcoServe starts jco serve on the same component; it returns an error,
+// not a failure, if jco is not installed.
 func jcoServe(b *testing.B, wasm string) (url string, stop func(), err error) {
 	b.Helper()
-	jco, err := filepath.Abs(filepath.Join("..", "tools", "jco", "node_modules", ".bin", "jco"))
-	if err != nil {
+	srv, err := jco.Serve(wasm, b.TempDir())
+	if errors.Is(err, jco.ErrNotInstalled) {
 		return "", nil, err
 	}
-	if _, err := os.Stat(jco); err != nil {
-		return "", nil, fmt.Errorf("not installed (run scripts/deps.sh): %v", err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		return "", nil, fmt.Errorf("not installed (no node): %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(jco, "serve", wasm, "--isolate-requests", "instance", "--host", "127.0.0.1", "--port", fmt.Sprint(port))
-	cmd.Dir = b.TempDir()
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// jco serve runs the component in worker processes of its own: kill
-	// the whole process group, and never wait long for their pipes.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	stop = func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	}
-	url = fmt.Sprintf("http://127.0.0.1:%d/", port)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		cancel()
-		if err == nil {
-			resp.Body.Close()
-			return url, stop, nil
-		}
-		if time.Now().After(deadline) {
-			stop()
-			b.Fatalf("jco serve did not answer: %v\n%s", err, out.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return srv.URL + "/", srv.Stop, nil
 }
 
 // BenchmarkInstantiate measures a fresh instance alone, instantiate then

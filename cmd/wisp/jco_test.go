@@ -5,20 +5,17 @@ package main
 // and both must answer the same requests the same way.
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/wisp-dev/wisp/internal/testguest"
+	"github.com/wisp-dev/wisp/internal/testguest/jco"
 )
 
 // jsApp copies the Spin JS fixture app into a temp dir and returns it.
@@ -32,57 +29,18 @@ func jsApp(t *testing.T) (dir, wasm string) {
 	return dir, filepath.Join(dir, "spin-js-http.wasm")
 }
 
-// jcoServe starts `jco serve --isolate-requests instance` on a free
-// loopback port and waits until it answers.
+// jcoServe starts jco serve on the same component.
 func jcoServe(t *testing.T, wasm string) string {
 	t.Helper()
-	jco, err := filepath.Abs(filepath.Join("..", "..", "tools", "jco", "node_modules", ".bin", "jco"))
+	srv, err := jco.Serve(wasm, t.TempDir())
+	if errors.Is(err, jco.ErrNotInstalled) && os.Getenv("CI") == "" {
+		t.Skipf("skipping: %v", err)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(jco); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("jco is required in CI: %v (run scripts/deps.sh)", err)
-		}
-		t.Skipf("skipping: jco not installed (run scripts/deps.sh): %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(jco, "serve", wasm, "--isolate-requests", "instance", "--host", "127.0.0.1", "--port", fmt.Sprint(port))
-	cmd.Dir = t.TempDir()
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	// jco serve runs the component in worker processes of its own: kill
-	// the whole process group, and never wait long for their pipes.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-	})
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/", nil)
-		resp, err := http.DefaultClient.Do(req)
-		cancel()
-		if err == nil {
-			resp.Body.Close()
-			return url
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("jco serve did not answer: %v\n%s", err, out.String())
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	t.Cleanup(srv.Stop)
+	return srv.URL
 }
 
 func TestJSComponentMatchesJco(t *testing.T) {
