@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -96,7 +97,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigge
 
 	callErr := h.call(callCtx, req, out)
 	oc := out.Finish()
-	h.stopBody(w, req)
+	h.stopBody(w, r, req)
 
 	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	wctx.Flush(flushCtx)
@@ -167,16 +168,28 @@ func (h *Handler) call(ctx context.Context, req *host.IncomingRequest, out *host
 // stopBody stops the request body pump. One blocked reading a client
 // that sends nothing is woken with a read deadline: the request body must
 // not be read after ServeHTTP returns.
-func (h *Handler) stopBody(w http.ResponseWriter, req *host.IncomingRequest) {
+func (h *Handler) stopBody(w http.ResponseWriter, r *http.Request, req *host.IncomingRequest) {
 	body := req.Body()
-	if !body.Close() {
+	if body.Close() {
+		if err := http.NewResponseController(w).SetReadDeadline(time.Now()); err != nil {
+			return // cannot interrupt it; it ends when net/http closes the body
+		}
+		body.Wait(5 * time.Second)
 		return
 	}
-	if err := http.NewResponseController(w).SetReadDeadline(time.Now()); err != nil {
-		return // cannot interrupt it; it ends when net/http closes the body
-	}
-	body.Wait(5 * time.Second)
+	// Nothing reads the body now. Drain what is left of a small one while
+	// the handler still runs: in full-duplex mode net/http would drain it
+	// after the handler returned, and the end of the body would start its
+	// background connection read after the point where it cancels that
+	// read ("invalid concurrent Body.Read call" on the next request of the
+	// connection). A large remainder is left to net/http, which then closes
+	// the connection instead of reading it.
+	io.CopyN(io.Discard, r.Body, maxDrain)
 }
+
+// maxDrain is how much of an unread request body is read to keep the
+// connection reusable (net/http's own limit).
+const maxDrain = 256 << 10
 
 func isTimeout(err error) bool {
 	return errors.Is(err, engine.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)

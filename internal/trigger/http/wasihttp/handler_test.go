@@ -7,11 +7,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,7 +72,7 @@ func jsApp(t *testing.T) (url string, logDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 		defer cancel()
 		handler.ServeHTTP(w, r.WithContext(ctx), &trigger.RequestInfo{
@@ -84,6 +86,16 @@ func jsApp(t *testing.T) (url string, logDir string) {
 			ClientAddr:        r.RemoteAddr,
 		})
 	}))
+	// net/http reports misuse of a connection (such as a request body
+	// still being read after the handler returned) in its error log only.
+	serverLog := &syncBuffer{}
+	srv.Config.ErrorLog = log.New(serverLog, "", 0)
+	srv.Start()
+	t.Cleanup(func() {
+		if s := serverLog.String(); strings.Contains(s, "panic") {
+			t.Errorf("net/http server log:\n%s", s)
+		}
+	})
 	t.Cleanup(srv.Close)
 	return srv.URL, logDir
 }
@@ -263,4 +275,34 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestUnreadBodyKeepsConnection sends small bodies the guest never reads
+// over one keep-alive connection: every request must be answered and the
+// connection must stay usable (see Handler.stopBody).
+func TestUnreadBodyKeepsConnection(t *testing.T) {
+	base, _ := jsApp(t)
+	for i := 0; i < 5; i++ {
+		r := do(t, "POST", base+"/", []byte("ignored body"))
+		if r.status != 200 || string(r.body) != "hello from js" {
+			t.Fatalf("request %d: %d %q", i, r.status, r.body)
+		}
+	}
 }
