@@ -352,6 +352,16 @@ func TestGoSDKEdges(t *testing.T) {
 			t.Fatalf("stderr log lacks the guest's line: %q", b)
 		}
 	})
+	t.Run("stdio", func(t *testing.T) {
+		if r := get(t, "/stdio"); r.status != 200 || string(r.body) != "true" {
+			t.Fatalf("got %d %q", r.status, r.body)
+		}
+		out, _ := os.ReadFile(filepath.Join(logDir, "http-go-sdk_stdout.txt"))
+		errb, _ := os.ReadFile(filepath.Join(logDir, "http-go-sdk_stderr.txt"))
+		if !bytes.Contains(out, []byte("printed to stdout")) || !bytes.Contains(errb, []byte("printed to stderr")) {
+			t.Fatalf("guest stdio not in the logs: stdout %q, stderr %q", out, errb)
+		}
+	})
 	t.Run("panic", func(t *testing.T) {
 		if r := get(t, "/panic"); r.status != 500 {
 			t.Fatalf("got %d %q", r.status, r.body)

@@ -90,7 +90,16 @@ func (m *Module) Instantiate(ctx context.Context, imports Imports) (inst *Instan
 		p = &pending{module: m}
 		ictx = context.WithValue(ictx, pendingKey{}, p)
 	}
-	mod, err := m.eng.rt.InstantiateModule(ictx, m.compiled, m.eng.instCfg)
+	cfg := m.eng.instCfg
+	if rc, ok := ctx.Value(wasiKey{}).(*RunConfig); ok && m.importsWASI() {
+		// The instance's WASI preview1 view (args, environment, stdio,
+		// files) for this request; building it allocates, so only callers
+		// that set one pay for it.
+		if cfg, err = moduleConfig(*rc); err != nil {
+			return nil, err
+		}
+	}
+	mod, err := m.eng.rt.InstantiateModule(ictx, m.compiled, cfg)
 	if err != nil {
 		if p != nil && p.inst != nil {
 			m.eng.callers.Delete(p.inst.mod)
@@ -443,4 +452,26 @@ func (m *Memory) Grow(pages uint32) (previous uint32, ok bool) {
 		return 0, false
 	}
 	return m.mem.Grow(pages)
+}
+
+type wasiKey struct{}
+
+// WithWASI returns a context under which Instantiate gives new instances
+// rc's WASI preview1 view: arguments, environment, stdin/stdout/stderr and
+// files (rc.Entrypoint is ignored). Without it, instances see no arguments,
+// no environment and no stdio. Executors set it per request for guests that
+// use preview1 beside the canonical ABI, such as the Go runtime inside a
+// Wisp Go SDK module.
+func WithWASI(ctx context.Context, rc RunConfig) context.Context {
+	return context.WithValue(ctx, wasiKey{}, &rc)
+}
+
+// importsWASI reports whether the module imports WASI preview1.
+func (m *Module) importsWASI() bool {
+	for _, imp := range m.shape.imports {
+		if imp.module == "wasi_snapshot_preview1" {
+			return true
+		}
+	}
+	return false
 }

@@ -94,6 +94,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigge
 	stdout, stderr := h.c.Output()
 	wctx := &wasi.Ctx{Env: h.env, Stdout: stdout, Stderr: stderr, FS: h.c.FS}
 	callCtx := host.WithOutbound(wasi.WithCtx(ctx, wctx), h.outbound)
+	// Guests that also use WASI preview1 (the Go runtime in a Wisp Go SDK
+	// module) see the same environment, output and files through it.
+	callCtx = engine.WithWASI(callCtx, engine.RunConfig{Env: h.c.Env, Stdout: stdout, Stderr: stderr, FS: h.c.FS})
 
 	callErr := h.call(callCtx, req, out)
 	oc := out.Finish()

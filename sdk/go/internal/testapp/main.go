@@ -22,6 +22,11 @@ func init() {
 		case "/log":
 			log.Print("logged from the guest")
 			fmt.Fprint(w, "ok")
+		case "/stdio":
+			// Plain preview1 output and environment, as any Go program uses them.
+			fmt.Println("printed to stdout")
+			fmt.Fprintln(os.Stderr, "printed to stderr")
+			fmt.Fprint(w, len(os.Environ()) > 0)
 		case "/panic":
 			panic("before the response")
 		case "/panic-after-write":
