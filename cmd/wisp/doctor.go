@@ -82,8 +82,8 @@ func doctor(ctx context.Context, out io.Writer, src appSource, runtimeConfig str
 	defer eng.Close(context.Background())
 	set, err := factors(nil)
 	if err == nil {
-		var fapp interface{ Close() error }
-		if fapp, err = configureFactors(ctx, set, app, filepath.Dir(m.Path), runtimeConfig, true); err == nil {
+		fapp, cerr := configureFactors(ctx, set, app, filepath.Dir(m.Path), runtimeConfig, true)
+		if err = cerr; err == nil {
 			fapp.Close()
 			ok("host capabilities and runtime config")
 		} else {

@@ -427,8 +427,14 @@ func TestE2EWAGIGuests(t *testing.T) {
 			t.Errorf("GET %s leaks details: %q", bad.path, r.Body)
 		}
 	}
-	if !strings.Contains(s.output(), "[hello]") && !strings.Contains(s.output(), "[trap]") {
-		t.Logf("console output:\n%s", s.output())
+	// Guest stderr reaches the console with the component's prefix, and
+	// the component's log file.
+	if !strings.Contains(s.output(), "[echo] echo: handled POST") {
+		t.Errorf("console lacks the echo guest's stderr line:\n%s", s.output())
+	}
+	logged, _ := os.ReadFile(filepath.Join(app, ".wisp", "logs", "echo_stderr.txt"))
+	if !strings.Contains(string(logged), "echo: handled POST") {
+		t.Errorf("echo_stderr.txt lacks the guest's line: %q", logged)
 	}
 }
 
