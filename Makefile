@@ -1,7 +1,7 @@
 # Wisp — common tasks. `make demo` runs the main job, `make test` runs every test.
 GO ?= go
 
-.PHONY: demo test deps vet build bench fuzz
+.PHONY: demo test deps services vet build bench fuzz
 
 # Build and serve the hello example on http://127.0.0.1:3000 (needs only Go).
 demo:
@@ -13,12 +13,16 @@ build:
 deps:
 	bash scripts/deps.sh
 
+# Redis, PostgreSQL, MariaDB and Mosquitto on localhost for the tests.
+services:
+	bash scripts/services.sh
+
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1)
 	$(GO) vet ./...
 
 # Every test, with the race detector; installs guest toolchains if missing.
-test: deps vet
+test: deps services vet
 	$(GO) test -race -timeout 40m ./...
 
 # HTTP trigger benchmarks against a native net/http baseline (see bench/README.md).
