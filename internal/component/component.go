@@ -262,17 +262,28 @@ func LoadCore(ctx context.Context, eng *engine.Engine, wasm []byte, host *Host) 
 		return nil, fmt.Errorf("component: %w", err)
 	}
 	for _, e := range exps {
-		iface, fname, ok := strings.Cut(e.Name, "#")
-		if !ok || e.Kind != binary.CoreExternFunc {
+		if e.Kind != binary.CoreExternFunc {
 			continue
 		}
-		wi, ok := l.host.lookupInterface(iface)
-		if !ok {
-			return nil, fmt.Errorf("component: export %q: unknown interface %q", e.Name, iface)
-		}
-		wf := wi.Funcs[fname]
-		if wf == nil {
-			return nil, fmt.Errorf("component: export %q: interface %s has no function %q", e.Name, wi.Name, fname)
+		iface, fname, ok := strings.Cut(e.Name, "#")
+		var wf *wit.Func
+		if ok {
+			wi, ok := l.host.lookupInterface(iface)
+			if !ok {
+				return nil, fmt.Errorf("component: export %q: unknown interface %q", e.Name, iface)
+			}
+			if wf = wi.Funcs[fname]; wf == nil {
+				return nil, fmt.Errorf("component: export %q: interface %s has no function %q", e.Name, wi.Name, fname)
+			}
+		} else {
+			// A world-level function (the MQTT trigger's handle-message,
+			// cron's handle-cron-event): typed by the world that exports
+			// it. Other plain exports (_initialize, cabi_*, a Go runtime's
+			// own) are not canonical-ABI functions and stay unlinked.
+			if wf, ok = l.host.worldExportFunc(e.Name); !ok {
+				continue
+			}
+			iface, fname = "", e.Name
 		}
 		fv := &funcVal{typ: wf.Type, lifted: true, core: coreItem{kind: binary.CoreExternFunc, slot: 0, name: e.Name}, opts: opts}
 		if p, ok := exported["cabi_post_"+e.Name]; ok && p.Kind == binary.CoreExternFunc {

@@ -60,6 +60,17 @@ func (h *Host) lookupInterface(name string) (*wit.Interface, bool) {
 	return wit.Builtin().LookupInterface(name)
 }
 
+// worldExportFunc returns the world-level function exported under name by
+// a world the host knows (see wit.Packages.WorldExportFunc).
+func (h *Host) worldExportFunc(name string) (*wit.Func, bool) {
+	if h != nil && h.pkgs != nil {
+		if f, ok := h.pkgs.WorldExportFunc(name); ok {
+			return f, true
+		}
+	}
+	return wit.Builtin().WorldExportFunc(name)
+}
+
 // lookupFunc returns the implementation and WIT type of function fn of the
 // interface an import names, if the host has them.
 func (h *Host) lookupFunc(iface, fn string) (HostFunc, *wit.Func, *wit.Interface) {

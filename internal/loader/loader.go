@@ -182,6 +182,9 @@ func lockTrigger(t manifest.Trigger, components map[string]*manifest.Component) 
 		if t.Redis.Address != "" {
 			cfg["address"] = t.Redis.Address
 		}
+		if t.Redis.Concurrency > 0 {
+			cfg["concurrency"] = t.Redis.Concurrency
+		}
 		lt.Config = cfg
 	default:
 		lt.Config = maps.Clone(t.Config)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"reflect"
 	"sort"
 
 	"github.com/wisp-dev/wisp/internal/component/cabi"
@@ -84,6 +85,31 @@ func (ps *Packages) InterfaceNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// WorldExportFunc returns the function a world exports at world level
+// (not in an interface) under name, from the worlds sorted by name. A core
+// module has no world to say which it implements, so the name alone must
+// identify the function: ok is false when no world exports one, or when
+// worlds export different functions under the same name.
+func (ps *Packages) WorldExportFunc(name string) (f *Func, ok bool) {
+	worlds := make([]string, 0, len(ps.worlds))
+	for n := range ps.worlds {
+		worlds = append(worlds, n)
+	}
+	sort.Strings(worlds)
+	for _, wn := range worlds {
+		for _, it := range ps.worlds[wn].Exports {
+			if it.Func == nil || it.Name != name {
+				continue
+			}
+			if f != nil && !reflect.DeepEqual(f.Type, it.Func.Type) {
+				return nil, false
+			}
+			f = it.Func
+		}
+	}
+	return f, f != nil
 }
 
 // errUnsupported marks a type that uses stream<> or future<>.
