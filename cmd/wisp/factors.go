@@ -8,6 +8,13 @@ import (
 	"github.com/wisp-dev/wisp/internal/component"
 	"github.com/wisp-dev/wisp/internal/factor"
 	"github.com/wisp-dev/wisp/internal/factors/keyvalue"
+	"github.com/wisp-dev/wisp/internal/factors/llm"
+	"github.com/wisp-dev/wisp/internal/factors/mqtt"
+	"github.com/wisp-dev/wisp/internal/factors/mysql"
+	"github.com/wisp-dev/wisp/internal/factors/outboundnet"
+	"github.com/wisp-dev/wisp/internal/factors/postgres"
+	"github.com/wisp-dev/wisp/internal/factors/redis"
+	"github.com/wisp-dev/wisp/internal/factors/sqlite"
 	factorvars "github.com/wisp-dev/wisp/internal/factors/variables"
 	"github.com/wisp-dev/wisp/internal/variables"
 	"github.com/wisp-dev/wisp/internal/wasi"
@@ -19,11 +26,24 @@ import (
 // factors is the set of host capabilities, in dependency order. Adding a
 // capability means adding it here; nothing else in the CLI changes.
 func factors(vars map[string]string) (*factor.Set, error) {
+	// As in Spin: --variable flags first, then the runtime config's
+	// providers, then the environment, then a .env file in the working
+	// directory (Spin's default env provider reads "./.env").
+	dotenv, err := variables.DotEnv(variables.DefaultEnvPrefix, ".env")
+	if err != nil {
+		return nil, err
+	}
 	return factor.NewSet(
-		factorvars.New(
-			variables.Static(vars),
-			variables.Env(variables.DefaultEnvPrefix, os.LookupEnv)),
+		factorvars.New([]variables.Provider{variables.Static(vars)},
+			variables.Env(variables.DefaultEnvPrefix, os.LookupEnv), dotenv),
+		llm.New(),
+		outboundnet.New(),
 		keyvalue.New(),
+		sqlite.New(),
+		redis.New(),
+		mqtt.New(),
+		postgres.New(),
+		mysql.New(),
 	)
 }
 

@@ -4,8 +4,9 @@
 // connection actually goes to (after DNS resolution), so a name that
 // resolves into a blocked network is refused whatever it is called.
 //
-// STUB: the API below is fixed; the implementation is being completed
-// (allowlist moved here from wasihttp, block_networks, the factor).
+// The outbound-networking factor (internal/factors/outboundnet) builds one
+// Policy per component and puts it in the context of each guest call;
+// host functions take it with FromContext.
 package outbound
 
 import (
@@ -13,8 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-
-	"github.com/wisp-dev/wisp/internal/wasihttp"
+	"net/netip"
+	"strconv"
+	"syscall"
 )
 
 // ErrNotAllowed is wrapped by errors for destinations outside the
@@ -28,7 +30,27 @@ var ErrBlocked = errors.New("destination address is in a blocked network")
 // Policy is one component's outbound policy. A nil *Policy denies
 // everything. Safe for concurrent use.
 type Policy struct {
-	allowed *wasihttp.AllowedHosts
+	allowed *AllowedHosts
+	blocked *BlockedNetworks
+}
+
+// NewPolicy parses allowed_outbound_hosts entries (templates already
+// resolved) into a policy with no blocked networks.
+func NewPolicy(allowed []string) (*Policy, error) {
+	return NewPolicyBlocking(allowed, nil)
+}
+
+// NewPolicyBlocking is NewPolicy with the app's blocked networks (nil:
+// none). Components of one app share one *BlockedNetworks.
+func NewPolicyBlocking(allowed []string, blocked *BlockedNetworks) (*Policy, error) {
+	a, err := ParseAllowedHosts(allowed)
+	if err != nil {
+		return nil, err
+	}
+	if blocked == nil {
+		blocked = &BlockedNetworks{}
+	}
+	return &Policy{allowed: a, blocked: blocked}, nil
 }
 
 // Allows reports whether scheme://host:port is in the allowlist. port 0
@@ -43,13 +65,30 @@ func (p *Policy) Check(scheme, host string, port int) error {
 	if p.Allows(scheme, host, port) {
 		return nil
 	}
-	return fmt.Errorf("%s://%s: %w", scheme, net.JoinHostPort(host, fmt.Sprint(port)), ErrNotAllowed)
+	return fmt.Errorf("%s://%s: %w", scheme, net.JoinHostPort(host, strconv.Itoa(port)), ErrNotAllowed)
 }
 
 // AllowsURL is Spin's check_url: rawURL parsed as a URL, or as
 // defaultScheme://rawURL when that yields no host ("example.com:6379").
 func (p *Policy) AllowsURL(rawURL, defaultScheme string) bool {
 	return p != nil && p.allowed.AllowsURL(rawURL, defaultScheme)
+}
+
+// AllowsRelative reports whether requests to the app itself ("self": a URL
+// without authority, or the host self.alt) are allowed for one of schemes.
+func (p *Policy) AllowsRelative(schemes ...string) bool {
+	return p != nil && p.allowed.AllowsRelative(schemes...)
+}
+
+// Blocked returns the blocked networks the policy dials under (never nil
+// for a non-nil policy). Clients that pool connections across components
+// key their pools by Blocked().String(), so a connection dialed under one
+// block list is never reused under another.
+func (p *Policy) Blocked() *BlockedNetworks {
+	if p == nil {
+		return nil
+	}
+	return p.blocked
 }
 
 // DialContext connects to addr ("host:port") like net.Dialer.DialContext,
@@ -59,12 +98,74 @@ func (p *Policy) AllowsURL(rawURL, defaultScheme string) bool {
 // library (go-redis Dialer, pgx DialFunc, mysql RegisterDialContext, paho
 // custom dialer, http.Transport.DialContext).
 func (p *Policy) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	if p == nil {
-		return nil, ErrNotAllowed
-	}
-	var d net.Dialer
-	return d.DialContext(ctx, network, addr)
+	return p.DialWith(ctx, &net.Dialer{}, network, addr)
 }
+
+// DialWith is DialContext with the settings of d (timeout, keep-alive);
+// d itself is not modified. A Control or ControlContext function in d
+// still runs, after the blocked-network check.
+func (p *Policy) DialWith(ctx context.Context, d *net.Dialer, network, addr string) (net.Conn, error) {
+	if p == nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, ErrNotAllowed)
+	}
+	switch network {
+	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":
+	default:
+		// Unix sockets and raw IP would bypass the address check.
+		return nil, fmt.Errorf("dial %s %s: network type not allowed: %w", network, addr, ErrNotAllowed)
+	}
+	dd := *d
+	inner, innerCtx := d.Control, d.ControlContext
+	// ControlContext runs for each address the dialer tries, after name
+	// resolution and just before connect: the address checked is the one
+	// connected to, so a name that resolves (or re-resolves) into a
+	// blocked network is refused. When a name has several addresses, the
+	// dialer moves on to the next one, as Spin drops blocked addresses and
+	// connects to the rest.
+	dd.Control = nil
+	dd.ControlContext = func(ctx context.Context, network, address string, c syscall.RawConn) error {
+		if err := p.checkAddr(address); err != nil {
+			return err
+		}
+		switch {
+		case innerCtx != nil:
+			return innerCtx(ctx, network, address, c)
+		case inner != nil:
+			return inner(network, address, c)
+		}
+		return nil
+	}
+	return dd.DialContext(ctx, network, addr)
+}
+
+// checkAddr refuses address ("ip:port") if its IP is in a blocked network.
+func (p *Policy) checkAddr(address string) error {
+	if p.blocked.IsEmpty() {
+		return nil
+	}
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		// The dialer always hands over a resolved ip:port; anything else
+		// cannot be checked, so it is refused.
+		return fmt.Errorf("connect to %s: unrecognised address: %w", address, ErrBlocked)
+	}
+	if p.blocked.Blocks(ap.Addr()) {
+		return &BlockedError{Addr: ap}
+	}
+	return nil
+}
+
+// BlockedError is the error of a connection refused because its address is
+// in a blocked network. It wraps ErrBlocked.
+type BlockedError struct {
+	Addr netip.AddrPort
+}
+
+func (e *BlockedError) Error() string {
+	return fmt.Sprintf("connect to %s refused: the address is in a network blocked by the runtime config ([outbound_networking] block_networks)", e.Addr)
+}
+
+func (e *BlockedError) Unwrap() error { return ErrBlocked }
 
 type ctxKey struct{}
 
@@ -77,14 +178,4 @@ func WithPolicy(ctx context.Context, p *Policy) context.Context {
 func FromContext(ctx context.Context) *Policy {
 	p, _ := ctx.Value(ctxKey{}).(*Policy)
 	return p
-}
-
-// NewPolicy parses allowed_outbound_hosts entries (templates already
-// resolved) into a policy with no blocked networks.
-func NewPolicy(allowed []string) (*Policy, error) {
-	a, err := wasihttp.ParseAllowedHosts(allowed)
-	if err != nil {
-		return nil, err
-	}
-	return &Policy{allowed: a}, nil
 }

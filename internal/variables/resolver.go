@@ -2,9 +2,10 @@
 //
 // A LockedApp declares variables (with defaults, required, secret) but never
 // carries their values: values come from an ordered list of Providers
-// (--variable flags, the environment, a .env file, a secrets store), the
-// first provider with a value winning, then the declared default. Component
-// variables are templates over application variables ("Bearer {{ token }}").
+// (in Spin's order: --variable flags, the runtime config's providers such
+// as Vault, the environment, a .env file), the first provider with a value
+// winning, then the declared default. Component variables are templates
+// over application variables ("Bearer {{ token }}").
 //
 // Errors name variables, never values: a secret must not leak into logs.
 package variables

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wisp-dev/wisp/internal/component/cabi"
 	"github.com/wisp-dev/wisp/internal/component/wit"
+	"github.com/wisp-dev/wisp/internal/outbound"
 )
 
 // Cases of wasi:http/types' error-code variant, in declaration order (the
@@ -117,6 +118,8 @@ func asErrorCode(err error) *ErrorCode {
 	var alert tls.AlertError
 	var recordErr tls.RecordHeaderError
 	switch {
+	case errors.Is(err, outbound.ErrBlocked):
+		return errorCode(ecDestinationIPProhibited, nil)
 	case errors.As(err, &maxBytes):
 		return errorCode(ecHTTPRequestBodySize, cabi.Some(uint64(maxBytes.Limit)))
 	case errors.As(err, &dnsErr):

@@ -7,22 +7,24 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/wisp-dev/wisp/internal/component/cabi"
+	"github.com/wisp-dev/wisp/internal/outbound"
 )
 
 // DefaultTimeout is Spin's default for each request-options timeout.
 const DefaultTimeout = 600 * time.Second
 
-// Outbound is the outbound HTTP policy and plumbing of one component. It
-// is built once per component and shared by its instances.
+// Outbound is the outbound HTTP plumbing of one component. It is built
+// once per component and shared by its instances. What the component may
+// reach is not here: it is the outbound.Policy in the call's context
+// (outbound.FromContext, put there by the outbound-networking factor);
+// without one every request is denied.
 type Outbound struct {
-	// Allowed is the component's allowed_outbound_hosts; nil denies
-	// everything.
-	Allowed *AllowedHosts
 	// Chain returns the HTTP handler of another component of the app, for
 	// Spin's local service chaining (http://<id>.spin.internal/...): the
 	// request is dispatched in-process, never over the network.
@@ -32,7 +34,9 @@ type Outbound struct {
 	Self http.Handler
 	// Transport sends the other requests; nil uses a transport made for
 	// guests (no proxy from the environment, no transparent gzip, the
-	// request-options connect timeout).
+	// request-options connect timeout, connections dialed through the
+	// policy so blocked networks are refused after DNS resolution). A
+	// Transport given here dials as it likes: tests only.
 	Transport http.RoundTripper
 	// Logf, if set, receives host messages (denied requests).
 	Logf func(format string, args ...any)
@@ -40,9 +44,10 @@ type Outbound struct {
 
 type outboundKey struct{}
 
-// WithOutbound returns ctx carrying the outbound policy that
-// outgoing-handler.handle applies to calls made with it. Without one,
-// every outbound request is denied.
+// WithOutbound returns ctx carrying the plumbing that
+// outgoing-handler.handle uses for calls made with it (service chaining,
+// self requests, the transport). Without it, requests to the network still
+// go out if the policy allows them; chaining and self requests fail.
 func WithOutbound(ctx context.Context, o *Outbound) context.Context {
 	return context.WithValue(ctx, outboundKey{}, o)
 }
@@ -54,47 +59,76 @@ func outboundFrom(ctx context.Context) *Outbound {
 
 type connectTimeoutKey struct{}
 
-var (
-	defaultTransportOnce sync.Once
-	defaultTransport     *http.Transport
-)
+// guestTransports are the transports guests share, one per block list
+// (outbound.BlockedNetworks.String()): connections are pooled by
+// destination, and a connection dialed under one app's blocked networks is
+// never reused under another's. Each request's allowlist check happens
+// before it reaches the transport, so sharing a pool between components
+// (and apps) with the same block list grants nothing.
+var guestTransports sync.Map // string → *http.Transport
 
-// guestTransport is shared by every guest: connections are pooled, the
-// connect timeout comes from the request's context.
-func guestTransport() *http.Transport {
-	defaultTransportOnce.Do(func() {
-		defaultTransport = &http.Transport{
-			Proxy: nil,
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				d := net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second}
-				if t, ok := ctx.Value(connectTimeoutKey{}).(time.Duration); ok {
-					d.Timeout = t
-				}
-				c, err := d.DialContext(ctx, network, addr)
-				var ne net.Error
-				if err != nil && errors.As(err, &ne) && ne.Timeout() {
-					return nil, errorCode(ecConnectionTimeout, nil)
-				}
-				return c, err
-			},
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          100,
-			IdleConnTimeout:       90 * time.Second,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ExpectContinueTimeout: 1 * time.Second,
-			// The guest sees the bytes the server sent, Content-Encoding
-			// and all, as with Spin.
-			DisableCompression: true,
-		}
+// guestTransport returns the shared transport for policies blocking as p
+// does. Its dialer takes the policy and the connect timeout from the
+// request's context.
+func guestTransport(p *outbound.Policy) *http.Transport {
+	key := p.Blocked().String()
+	if t, ok := guestTransports.Load(key); ok {
+		return t.(*http.Transport)
+	}
+	t, _ := guestTransports.LoadOrStore(key, &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialGuest,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+		// The guest sees the bytes the server sent, Content-Encoding
+		// and all, as with Spin.
+		DisableCompression: true,
 	})
-	return defaultTransport
+	return t.(*http.Transport)
 }
+
+// dialGuest dials through the request's outbound policy, which refuses
+// addresses in blocked networks after DNS resolution (Spin's
+// destination-IP-prohibited).
+func dialGuest(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second}
+	if t, ok := ctx.Value(connectTimeoutKey{}).(time.Duration); ok {
+		d.Timeout = t
+	}
+	c, err := outbound.FromContext(ctx).DialWith(ctx, &d, network, addr)
+	var ne net.Error
+	switch {
+	case err == nil:
+		return c, nil
+	case errors.Is(err, outbound.ErrBlocked):
+		return nil, &blockedError{errorCode(ecDestinationIPProhibited, nil), err}
+	case errors.As(err, &ne) && ne.Timeout():
+		return nil, errorCode(ecConnectionTimeout, nil)
+	}
+	return nil, err
+}
+
+// blockedError is the error-code of a refused dial that keeps the reason
+// for the host's log.
+type blockedError struct {
+	*ErrorCode
+	reason error
+}
+
+func (e *blockedError) Unwrap() []error { return []error{e.ErrorCode, e.reason} }
 
 // handle implements outgoing-handler.handle. As in Spin, a denied or
 // failed request still returns a future; the future resolves with the
 // error-code.
 func handle(ctx context.Context, req *OutgoingRequest, opts *RequestOptions) (cabi.Result, error) {
 	o := outboundFrom(ctx)
+	if o == nil {
+		o = &Outbound{}
+	}
+	p := outbound.FromContext(ctx)
 	var connect, firstByte, between *uint64
 	if opts != nil {
 		connect, firstByte, between = opts.connect, opts.firstByte, opts.betweenBytes
@@ -104,7 +138,7 @@ func handle(ctx context.Context, req *OutgoingRequest, opts *RequestOptions) (ca
 
 	hreq, target, ec := buildRequest(rctx, req)
 	if ec == nil {
-		ec = o.check(target)
+		ec = o.check(p, target)
 	}
 	if ec != nil {
 		cancel(ec)
@@ -114,7 +148,7 @@ func handle(ctx context.Context, req *OutgoingRequest, opts *RequestOptions) (ca
 
 	rctx = context.WithValue(rctx, connectTimeoutKey{}, durationOr(connect, DefaultTimeout))
 	hreq = hreq.WithContext(rctx)
-	go fut.run(rctx, cancel, o, hreq, target, durationOr(firstByte, DefaultTimeout), durationOr(between, DefaultTimeout))
+	go fut.run(rctx, cancel, o, p, hreq, target, durationOr(firstByte, DefaultTimeout), durationOr(between, DefaultTimeout))
 	return cabi.Ok(fut), nil
 }
 
@@ -159,15 +193,15 @@ func buildRequest(ctx context.Context, r *OutgoingRequest) (*http.Request, targe
 	}
 	t.host = u.Hostname()
 	if p := u.Port(); p != "" {
-		if t.port, err = parsePort(p); err != nil {
+		if t.port, err = strconv.Atoi(p); err != nil || t.port < 0 || t.port > 65535 {
 			return nil, t, errorCode(ecHTTPRequestURIInvalid, nil)
 		}
 	}
 	switch {
 	case authority == "" || strings.EqualFold(t.host, "self.alt"):
 		t.self = true
-	case strings.HasSuffix(strings.ToLower(t.host), serviceChainingSuffix):
-		id := strings.ToLower(strings.TrimSuffix(strings.ToLower(t.host), serviceChainingSuffix))
+	case strings.HasSuffix(strings.ToLower(t.host), outbound.ServiceChainingSuffix):
+		id := strings.TrimSuffix(strings.ToLower(t.host), outbound.ServiceChainingSuffix)
 		if id == "" || strings.Contains(id, ".") {
 			return nil, t, errorCode(ecDestinationNotFound, nil)
 		}
@@ -195,18 +229,18 @@ func buildRequest(ctx context.Context, r *OutgoingRequest) (*http.Request, targe
 	return hreq, t, nil
 }
 
-// check applies allowed_outbound_hosts.
-func (o *Outbound) check(t target) *ErrorCode {
+// check applies the component's allowed_outbound_hosts (p; nil denies
+// everything). Blocked networks are applied when the transport dials.
+func (o *Outbound) check(p *outbound.Policy, t target) *ErrorCode {
 	var allowed bool
 	switch {
-	case o == nil:
 	case t.self:
-		allowed = o.Allowed.AllowsRelative("http", "https") && o.Self != nil
+		allowed = p.AllowsRelative("http", "https") && o.Self != nil
 	default:
-		allowed = o.Allowed.Allows(t.scheme, t.host, t.port)
+		allowed = p.Allows(t.scheme, t.host, t.port)
 	}
 	if !allowed {
-		if o != nil && o.Logf != nil {
+		if o.Logf != nil {
 			dest := "self"
 			if !t.self {
 				dest = t.scheme + "://" + t.host
@@ -218,8 +252,11 @@ func (o *Outbound) check(t target) *ErrorCode {
 	return nil
 }
 
-// run sends the request and resolves the future.
-func (f *FutureIncomingResponse) run(ctx context.Context, cancel context.CancelCauseFunc, o *Outbound, req *http.Request, t target, firstByte, between time.Duration) {
+// run sends the request and resolves the future. Like Spin, wasi:http
+// does not follow redirects: RoundTrip (not http.Client) hands the guest
+// the 3xx, and a request the guest then makes to the Location goes through
+// handle, and so through the allowlist, again.
+func (f *FutureIncomingResponse) run(ctx context.Context, cancel context.CancelCauseFunc, o *Outbound, p *outbound.Policy, req *http.Request, t target, firstByte, between time.Duration) {
 	timer := time.AfterFunc(firstByte, func() { cancel(errTimeout) })
 	var resp *http.Response
 	var err error
@@ -240,12 +277,16 @@ func (f *FutureIncomingResponse) run(ctx context.Context, cancel context.CancelC
 	default:
 		rt := o.Transport
 		if rt == nil {
-			rt = guestTransport()
+			rt = guestTransport(p)
 		}
 		resp, err = rt.RoundTrip(req)
 	}
 	timedOut := !timer.Stop()
 	if err != nil {
+		var blocked *blockedError
+		if errors.As(err, &blocked) && o.Logf != nil {
+			o.Logf("outbound HTTP request to %s://%s refused: %v", t.scheme, req.URL.Host, blocked.reason)
+		}
 		ec := asErrorCode(err)
 		if timedOut || errors.Is(context.Cause(ctx), errTimeout) {
 			ec = errorCode(ecConnectionReadTimeout, nil)

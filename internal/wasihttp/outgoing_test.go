@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wisp-dev/wisp/internal/component/cabi"
+	"github.com/wisp-dev/wisp/internal/outbound"
 	"github.com/wisp-dev/wisp/internal/wasi/wasiio"
 )
 
@@ -70,12 +71,19 @@ func readAll(t *testing.T, resp *IncomingResponse) string {
 	}
 }
 
-func outbound(t *testing.T, hosts ...string) *Outbound {
-	a, err := ParseAllowedHosts(hosts)
+// granted returns a context carrying the policy allowed_outbound_hosts =
+// hosts, as the outbound-networking factor prepares it, and o (if not nil).
+func granted(t *testing.T, o *Outbound, hosts ...string) context.Context {
+	t.Helper()
+	p, err := outbound.NewPolicy(hosts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Outbound{Allowed: a}
+	ctx := outbound.WithPolicy(context.Background(), p)
+	if o != nil {
+		ctx = WithOutbound(ctx, o)
+	}
+	return ctx
 }
 
 func TestOutboundAllowed(t *testing.T) {
@@ -89,7 +97,7 @@ func TestOutboundAllowed(t *testing.T) {
 	}))
 	defer srv.Close()
 	u, _ := url.Parse(srv.URL)
-	ctx := WithOutbound(context.Background(), outbound(t, "http://127.0.0.1:*"))
+	ctx := granted(t, nil, "http://127.0.0.1:*")
 
 	req := outRequest(t, cabi.Variant{Case: 2}, schemeHTTP, u.Host, "/p?q=1", [2]string{"x-guest", "hi"})
 	body := mustOk(t, call(t, "[method]outgoing-request.body", req)).(*OutgoingBody)
@@ -128,11 +136,12 @@ func TestOutboundDenied(t *testing.T) {
 	u, _ := url.Parse(srv.URL)
 	for name, ctx := range map[string]context.Context{
 		"no policy":      context.Background(),
-		"empty":          WithOutbound(context.Background(), outbound(t)),
-		"other host":     WithOutbound(context.Background(), outbound(t, "http://example.com:*")),
-		"other port":     WithOutbound(context.Background(), outbound(t, "http://127.0.0.1:1")),
-		"other scheme":   WithOutbound(context.Background(), outbound(t, "https://127.0.0.1:*")),
-		"self not given": WithOutbound(context.Background(), outbound(t, "http://self")),
+		"plumbing only":  WithOutbound(context.Background(), &Outbound{}),
+		"empty":          granted(t, &Outbound{}),
+		"other host":     granted(t, &Outbound{}, "http://example.com:*"),
+		"other port":     granted(t, &Outbound{}, "http://127.0.0.1:1"),
+		"other scheme":   granted(t, &Outbound{}, "https://127.0.0.1:*"),
+		"self not given": granted(t, &Outbound{}, "http://self"),
 	} {
 		authority := u.Host
 		if name == "self not given" {
@@ -164,7 +173,7 @@ func TestOutboundTimeouts(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	u, _ := url.Parse(srv.URL)
-	ctx := WithOutbound(context.Background(), outbound(t, "http://127.0.0.1:*"))
+	ctx := granted(t, nil, "http://127.0.0.1:*")
 
 	opts := call(t, "[constructor]request-options").(*RequestOptions)
 	if got := call(t, "[method]request-options.first-byte-timeout", opts); got != cabi.None {
@@ -213,14 +222,14 @@ func TestOutboundChainingAndSelf(t *testing.T) {
 		w.WriteHeader(202)
 		io.WriteString(w, "backend "+r.Method+" "+r.URL.RequestURI())
 	})
-	o := outbound(t, "http://*.spin.internal", "http://self")
+	o := &Outbound{}
 	o.Chain = func(id string) (http.Handler, bool) { return backend, id == "backend" }
 	o.Self = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "self "+r.URL.Path) })
 	o.Transport = roundTripFunc(func(*http.Request) (*http.Response, error) {
 		t.Error("chained request went to the network")
 		return nil, errors.New("no network")
 	})
-	ctx := WithOutbound(context.Background(), o)
+	ctx := granted(t, o, "http://*.spin.internal", "http://self")
 
 	resp, ec := await(t, ctx, outRequest(t, cabi.Variant{}, schemeHTTP, "backend.spin.internal", "/x?y=1"), nil)
 	if ec != nil {
@@ -242,9 +251,7 @@ func TestOutboundChainingAndSelf(t *testing.T) {
 	}
 
 	// Chaining needs the grant like any host.
-	o2 := *o
-	o2.Allowed, _ = ParseAllowedHosts([]string{"http://other.spin.internal"})
-	_, ec = await(t, WithOutbound(context.Background(), &o2), outRequest(t, cabi.Variant{}, schemeHTTP, "backend.spin.internal", "/"), nil)
+	_, ec = await(t, granted(t, o, "http://other.spin.internal"), outRequest(t, cabi.Variant{}, schemeHTTP, "backend.spin.internal", "/"), nil)
 	if ec == nil || ec.Case != ecHTTPRequestDenied {
 		t.Errorf("ungranted chain: %#v", ec)
 	}

@@ -4,8 +4,11 @@
 //
 // The executor of the HTTP trigger creates the two resources a guest's
 // incoming-handler.handle receives (NewIncomingRequest,
-// NewResponseOutparam) and puts the component's outbound policy in the
-// context of the call (WithOutbound). Bodies stream both ways through
+// NewResponseOutparam) and puts the component's outbound plumbing
+// (service chaining, self) in the context of the call (WithOutbound); what
+// the component may reach is the outbound.Policy the outbound-networking
+// factor put in that context (outbound.FromContext). Bodies stream both
+// ways through
 // bounded buffers; their streams and pollables implement internal/wasi/
 // wasiio, so wasi:io's host functions serve them.
 //

@@ -27,19 +27,22 @@ const (
 	WASIConfig = "wasi:config/store@0.2.0-draft-2024-09-27"
 )
 
-// Factor is the variables factor. Its providers (--variable flags, the
-// environment, .env) are given by the composition root; runtime-config
-// providers ([[config_provider]], vault, …) are not implemented yet, so
-// those sections stay untaken and Set.ConfigureApp reports them.
+// Factor is the variables factor. A variable's value comes from the first
+// provider that has one, in Spin's order: the providers the composition
+// root puts before the runtime config (--variable flags), those of the
+// runtime config's [[config_provider]] entries in file order (see
+// parseProviders), those it puts after (the environment, then .env), and
+// finally the declared default.
 type Factor struct {
-	providers []vars.Provider
+	before, after []vars.Provider
 }
 
 var _ factor.Factor = (*Factor)(nil)
 
-// New returns the factor consulting providers in order, then defaults.
-func New(providers ...vars.Provider) *Factor {
-	return &Factor{providers: slices.Clone(providers)}
+// New returns the factor consulting before, the runtime config's
+// providers, then after.
+func New(before []vars.Provider, after ...vars.Provider) *Factor {
+	return &Factor{before: slices.Clone(before), after: slices.Clone(after)}
 }
 
 func (*Factor) Name() string   { return Name }
@@ -60,7 +63,12 @@ func (s *AppState) Resolver() *vars.Resolver { return s.resolver }
 // ConfigureApp builds the app's resolver and validates it: every required
 // variable has a value and every component template is well-formed.
 func (f *Factor) ConfigureApp(ctx context.Context, ac *factor.AppContext) (factor.AppState, error) {
-	r := vars.NewResolver(ac.App, f.providers...)
+	configured, err := parseProviders(ac)
+	if err != nil {
+		return nil, err
+	}
+	providers := slices.Concat(f.before, configured, f.after)
+	r := vars.NewResolver(ac.App, providers...)
 	if err := r.Validate(ctx); err != nil {
 		return nil, err
 	}

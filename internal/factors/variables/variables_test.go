@@ -45,7 +45,7 @@ func (failing) Get(_ context.Context, name string) (string, bool, error) {
 }
 
 func configure(t *testing.T, providers ...vars.Provider) (*factor.App, *fv.Factor) {
-	f := fv.New(providers...)
+	f := fv.New(providers)
 	ac := factortest.NewAppContext(t, testApp(), "")
 	return factortest.Configure(t, ac, f), f
 }
@@ -92,7 +92,7 @@ func TestGet(t *testing.T) {
 }
 
 func TestProviderError(t *testing.T) {
-	f := fv.New(vars.Static(map[string]string{"api_key": secret}), failing{})
+	f := fv.New([]vars.Provider{vars.Static(map[string]string{"api_key": secret}), failing{}})
 	ac := factortest.NewAppContext(t, testApp(), "")
 	// Validate does not consult providers for variables with defaults, so
 	// the failing provider only shows at call time.
@@ -110,7 +110,7 @@ func TestProviderError(t *testing.T) {
 
 func TestMissingRequired(t *testing.T) {
 	ac := factortest.NewAppContext(t, testApp(), "")
-	set, err := factor.NewSet(fv.New())
+	set, err := factor.NewSet(fv.New(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestWASIConfig(t *testing.T) {
 }
 
 func TestNotPrepared(t *testing.T) {
-	f := fv.New()
+	f := fv.New(nil)
 	if _, err := factortest.TryCall(t, context.Background(), f.Interfaces(), fv.SpinV3, "get", "x"); err == nil {
 		t.Fatal("want a trap without Prepare")
 	}

@@ -46,24 +46,20 @@ type Handler struct {
 var _ trigger.Handler = (*Handler)(nil)
 
 // New returns the handler for c, whose linked component is comp. It fails
-// if comp does not export wasi:http/incoming-handler@0.2.x or if the
-// component's allowed_outbound_hosts do not parse.
+// if comp does not export wasi:http/incoming-handler@0.2.x.
+//
+// What the component may reach over outbound HTTP is not decided here: the
+// outbound-networking factor puts the component's policy (its
+// allowed_outbound_hosts, the app's blocked networks) in the context when
+// the executor prepares each call; without that factor every outbound
+// request is denied.
 func New(c *executor.Component, comp *component.Component, opts Options) (*Handler, error) {
 	export, ok := comp.Export(host.IncomingHandlerInterface)
 	if !ok {
 		return nil, fmt.Errorf("component %q does not export %s", c.ID, host.IncomingHandlerInterface)
 	}
-	var hosts []string
-	if c.Locked != nil {
-		hosts = c.Locked.AllowedOutboundHosts
-	}
-	allowed, err := host.ParseAllowedHosts(hosts)
-	if err != nil {
-		return nil, fmt.Errorf("component %q: %w", c.ID, err)
-	}
 	h := &Handler{c: c, comp: comp, export: export}
 	h.outbound = &host.Outbound{
-		Allowed:   allowed,
 		Chain:     opts.Chain,
 		Self:      opts.Self,
 		Transport: opts.Transport,

@@ -1,4 +1,4 @@
-package wasihttp
+package outbound
 
 import (
 	"errors"
@@ -10,12 +10,15 @@ import (
 )
 
 // This file is Spin's allowed_outbound_hosts grammar and matching
-// (crates/outbound-networking-config/src/allowed_hosts.rs), for the HTTP
-// client. Templates are resolved by the loader before it gets here.
+// (crates/outbound-networking-config/src/allowed_hosts.rs). Templates are
+// resolved before entries get here (the outbound-networking factor renders
+// them with the app's variables).
 
-// serviceChainingSuffix is the domain of Spin's local service chaining:
-// http://<component-id>.spin.internal reaches a component in-process.
-const serviceChainingSuffix = ".spin.internal"
+// ServiceChainingSuffix is the domain of Spin's local service chaining:
+// http://<component-id>.spin.internal reaches a component in-process. It
+// is an ordinary host to the allowlist ("http://*.spin.internal" grants
+// every component, "http://backend.spin.internal" one).
+const ServiceChainingSuffix = ".spin.internal"
 
 // AllowedHosts is a parsed allowed_outbound_hosts list. The zero value
 // (and nil) allows nothing.

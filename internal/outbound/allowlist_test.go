@@ -1,4 +1,4 @@
-package wasihttp
+package outbound
 
 import (
 	"strings"

@@ -1,0 +1,277 @@
+// Package mysql is the outbound MySQL factor: fermyon:spin/mysql@2.0.0
+// (with fermyon:spin/rdbms-types@2.0.0) and spin:mysql/mysql@3.0.0.
+//
+// connection.open(address) takes Spin's address form,
+// mysql://user:password@host:port/database[?ssl-mode=...]. The address
+// must be allowed by the component's outbound policy
+// (allowed_outbound_hosts, scheme "mysql"); otherwise open fails with
+// connection-failed before any connection is attempted. Connections are
+// dialed through the policy, so blocked networks apply after DNS.
+//
+// As in Spin, every open makes a fresh server connection, held until the
+// guest drops the resource and then closed: no session state (variables,
+// temporary tables, an open transaction) passes from one guest to the
+// next. Statements are always prepared (the binary protocol), as Spin's
+// driver does.
+//
+// Runtime config, as Spin's:
+//
+//	[outbound_mysql]
+//	max_connections = 10   # connections the app holds at once; default unlimited
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+
+	driver "github.com/go-sql-driver/mysql"
+
+	"github.com/wisp-dev/wisp/internal/factor"
+	"github.com/wisp-dev/wisp/internal/factors/internal/rdbms"
+	"github.com/wisp-dev/wisp/internal/outbound"
+)
+
+// Name is the factor's name in a factor.Set.
+const Name = "outbound-mysql"
+
+// ConfigSection is the runtime-config table this factor takes.
+const ConfigSection = "outbound_mysql"
+
+// Limits bound what an app and an instance may hold.
+type Limits struct {
+	// PerAddress bounds the connections open at once to one address from
+	// one component.
+	PerAddress int
+	// AddressesPerComponent bounds the addresses whose connectors are kept
+	// per component (least recently used dropped first).
+	AddressesPerComponent int
+	// MaxPerInstance bounds the connections one instance holds open
+	// (Spin's resource table: 1024).
+	MaxPerInstance int
+	// AcquireTimeout bounds how long open waits when PerAddress or the
+	// app's max_connections is exhausted.
+	AcquireTimeout time.Duration
+}
+
+// DefaultLimits are the limits New uses.
+var DefaultLimits = Limits{PerAddress: 64, AddressesPerComponent: 16, MaxPerInstance: 1024, AcquireTimeout: 30 * time.Second}
+
+// Factor is the outbound MySQL factor.
+type Factor struct {
+	limits Limits
+}
+
+var _ factor.Factor = (*Factor)(nil)
+
+// New returns the factor with DefaultLimits.
+func New() *Factor { return NewWithLimits(DefaultLimits) }
+
+// NewWithLimits returns the factor with l (zero fields take the default).
+func NewWithLimits(l Limits) *Factor {
+	if l.PerAddress <= 0 {
+		l.PerAddress = DefaultLimits.PerAddress
+	}
+	if l.AddressesPerComponent <= 0 {
+		l.AddressesPerComponent = DefaultLimits.AddressesPerComponent
+	}
+	if l.MaxPerInstance <= 0 {
+		l.MaxPerInstance = DefaultLimits.MaxPerInstance
+	}
+	if l.AcquireTimeout <= 0 {
+		l.AcquireTimeout = DefaultLimits.AcquireTimeout
+	}
+	return &Factor{limits: l}
+}
+
+func (*Factor) Name() string   { return Name }
+func (*Factor) Deps() []string { return nil }
+
+// ConfigureApp takes [outbound_mysql].
+func (f *Factor) ConfigureApp(_ context.Context, ac *factor.AppContext) (factor.AppState, error) {
+	maxConns := 0
+	if raw, ok := ac.RuntimeConfig.Take(ConfigSection); ok {
+		var err error
+		if maxConns, err = rdbms.ParseMaxConnections(ConfigSection, raw); err != nil {
+			return nil, err
+		}
+	}
+	return &AppState{limits: f.limits, limiter: rdbms.NewLimiter(maxConns), dbs: map[dbKey]*db{}}, nil
+}
+
+// AppState is the factor's per-app state: a database handle per
+// component, policy and address.
+type AppState struct {
+	limits  Limits
+	limiter *rdbms.Limiter
+
+	mu     sync.Mutex
+	closed bool
+	dbs    map[dbKey]*db
+	clock  uint64
+}
+
+// dbKey identifies a handle: the component, its policy (whose dialer it
+// uses) and the address.
+type dbKey struct {
+	component string
+	policy    *outbound.Policy
+	address   string
+}
+
+type db struct {
+	*sql.DB
+	lastUse uint64
+}
+
+var errClosed = errors.New("mysql: app is closed")
+
+// Prepare gives the instance its view of the app's state.
+func (s *AppState) Prepare(ctx context.Context, componentID string) (context.Context, error) {
+	return context.WithValue(ctx, ctxKey{}, &instance{state: s, component: componentID}), nil
+}
+
+// Close closes every handle; connections still held are closed when the
+// instance drops them.
+func (s *AppState) Close() error {
+	s.mu.Lock()
+	dbs := s.dbs
+	s.dbs, s.closed = nil, true
+	s.mu.Unlock()
+	var errs []error
+	for _, d := range dbs {
+		errs = append(errs, d.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// db returns the handle for key, creating it and dropping the
+// component's least recently used one if it has too many.
+func (s *AppState) db(key dbKey, cfg *driver.Config) (*sql.DB, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosed
+	}
+	s.clock++
+	if d, ok := s.dbs[key]; ok {
+		d.lastUse = s.clock
+		return d.DB, nil
+	}
+	var oldest dbKey
+	n := 0
+	for k, d := range s.dbs {
+		if k.component != key.component {
+			continue
+		}
+		if n == 0 || d.lastUse < s.dbs[oldest].lastUse {
+			oldest = k
+		}
+		n++
+	}
+	if n >= s.limits.AddressesPerComponent {
+		go s.dbs[oldest].Close()
+		delete(s.dbs, oldest)
+	}
+	connector, err := driver.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	d := sql.OpenDB(connector)
+	d.SetMaxOpenConns(s.limits.PerAddress)
+	// No idle connections: a released connection is closed, so every open
+	// starts a fresh session, as in Spin.
+	d.SetMaxIdleConns(0)
+	s.dbs[key] = &db{DB: d, lastUse: s.clock}
+	return d, nil
+}
+
+type ctxKey struct{}
+
+// instance is one instance's view of the factor.
+type instance struct {
+	state     *AppState
+	component string
+	open      rdbms.Counter
+}
+
+var errNotPrepared = errors.New("mysql: host function called without per-instance state (App.Prepare was not called)")
+
+func from(ctx context.Context) (*instance, error) {
+	in, _ := ctx.Value(ctxKey{}).(*instance)
+	if in == nil {
+		return nil, errNotPrepared
+	}
+	return in, nil
+}
+
+// conn is the connection resource: one server connection.
+type conn struct {
+	in *instance
+	mu sync.Mutex
+	sc *sql.Conn // nil once dropped
+}
+
+// Drop closes the connection.
+func (c *conn) Drop() {
+	c.mu.Lock()
+	sc := c.sc
+	c.sc = nil
+	c.mu.Unlock()
+	if sc == nil {
+		return
+	}
+	go sc.Close() // the driver says goodbye to the server off the guest's path
+	c.in.state.limiter.Release()
+	c.in.open.Put()
+}
+
+func (c *conn) get() (*sql.Conn, *rdbms.Error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sc == nil {
+		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "no connection found")
+	}
+	return c.sc, nil
+}
+
+// openConn checks address against the policy in ctx and connects.
+func (in *instance) openConn(ctx context.Context, address string) (*conn, *rdbms.Error) {
+	p := outbound.FromContext(ctx)
+	cfg, e := parseAddress(address, p)
+	if e != nil {
+		return nil, e
+	}
+	if !in.open.Take(in.state.limits.MaxPerInstance) {
+		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "too many connections")
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			in.open.Put()
+		}
+	}()
+	wait := in.state.limits.AcquireTimeout
+	if !in.state.limiter.Acquire(ctx, wait) {
+		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "too many connections")
+	}
+	defer func() {
+		if !ok {
+			in.state.limiter.Release()
+		}
+	}()
+	d, err := in.state.db(dbKey{component: in.component, policy: p, address: address}, cfg)
+	if err != nil {
+		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%v", err)
+	}
+	actx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	sc, err := d.Conn(actx)
+	if err != nil {
+		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%s", scrub(err.Error(), cfg.Passwd))
+	}
+	ok = true
+	return &conn{in: in, sc: sc}, nil
+}
