@@ -44,6 +44,8 @@ type upOptions struct {
 	quiet             bool
 	follow            []string
 	verbose           bool
+	sqlite            []string
+	keyValues         []string
 }
 
 func newUpCmd() *cobra.Command {
@@ -75,6 +77,8 @@ after in-flight requests have finished.`,
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not show component output on the console")
 	f.StringArrayVar(&o.follow, "follow", nil, "show only this component's output on the console; repeatable")
 	f.BoolVar(&o.verbose, "verbose", false, "log every request")
+	f.StringArrayVar(&o.sqlite, "sqlite", nil, "run a SQLite statement (e.g. a migration) against the default database before serving; @file[:label] runs a file's statements; repeatable")
+	f.StringArrayVar(&o.keyValues, "key-value", nil, "set KEY=VALUE in the app's default key-value store before serving (overwrites); repeatable")
 	return cmd
 }
 
@@ -122,6 +126,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		return err
 	}
 	defer fapp.Close()
+	if err := seedApp(ctx, fapp, seedOptions{sqlite: o.sqlite, keyValues: o.keyValues, appDir: appDir, runtimeConfig: o.runtimeConfig}); err != nil {
+		return err
+	}
 	addEnvironment(app, env)
 
 	level := slog.LevelInfo
@@ -163,26 +170,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 		}
 	}
 
-	var srv *httptrigger.Server
-	handlers, err := httpHandlers(loaded, log, func() http.Handler { return srv })
-	if err != nil {
-		return err
-	}
-	srv, err = httptrigger.New(app, handlers, httptrigger.Config{
-		Listen:         o.listen,
-		RequestTimeout: o.requestTimeout,
-		Logger:         log,
-		Version:        version,
-	})
-	if err != nil {
-		return err
-	}
-	ln, err := httptrigger.Listen(o.listen, o.findFreePort)
-	if err != nil {
-		return err
-	}
 	log.Info("Logging component stdio to " + logDir)
-	err = srv.Serve(ctx, ln)
+	// Every trigger type of the app (http, redis, mqtt, cron): triggers.go.
+	err = serveTriggers(ctx, loaded, fapp, log, o)
 	log.Info("Stopped")
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -142,8 +143,9 @@ func (d *decoder) application(p tomlPath, v any) Application {
 }
 
 // appTriggerConfig is [application.trigger.<type>]. It belongs to the
-// trigger of that type, so it is free-form, except for the two triggers
-// Wisp implements: Spin's runtimes reject unknown fields there too.
+// trigger of that type, so it is free-form, except for the triggers Wisp
+// implements: Spin's runtimes (and the mqtt plugin) reject unknown fields
+// there too.
 func (d *decoder) appTriggerConfig(p tomlPath, v any) map[string]map[string]any {
 	cfg := d.tables(p, v, "application.trigger")
 	for typ, t := range cfg {
@@ -158,6 +160,18 @@ func (d *decoder) appTriggerConfig(p tomlPath, v any) map[string]map[string]any 
 			d.fields(tp, t, where, "base")
 			var base string
 			d.optString(tp, t, "base", &base)
+		case "mqtt":
+			// spin-trigger-mqtt's TriggerMetadata (deny_unknown_fields).
+			d.fields(tp, t, where, "address", "username", "password", "keep_alive_interval")
+			var s string
+			d.optString(tp, t, "address", &s)
+			d.optString(tp, t, "username", &s)
+			d.optString(tp, t, "password", &s)
+			if v, ok := t["keep_alive_interval"]; ok {
+				if n, ok := intOrString(v); !ok || n < 0 || n > 65535 {
+					d.at(d.valuePos(tp.key("keep_alive_interval")), `keep_alive_interval must be a number of seconds from 0 to 65535 (the plugin writes it as a string: keep_alive_interval = "30")`)
+				}
+			}
 		}
 	}
 	return cfg
@@ -254,29 +268,102 @@ func (d *decoder) trigger(p tomlPath, typ string, v any) *triggerDraft {
 			d.at(dr.t.Pos, "%s needs a component or a static_response", where)
 		}
 	case "redis":
-		d.fields(p, t, where, append(common, "channel", "address")...)
+		d.fields(p, t, where, append(common, "channel", "address", "concurrency")...)
 		r := &RedisTrigger{}
 		if _, ok := t["channel"]; !ok {
 			d.at(dr.t.Pos, "missing channel in %s", where)
 		}
 		d.optString(p, t, "channel", &r.Channel)
 		d.optString(p, t, "address", &r.Address)
+		if v, ok := t["concurrency"]; ok {
+			n, isInt := v.(int64)
+			if !isInt || n < 1 || n > maxRedisConcurrency {
+				d.at(d.valuePos(p.key("concurrency")), "concurrency must be an integer from 1 to %d", maxRedisConcurrency)
+			} else {
+				r.Concurrency = int(n)
+			}
+		}
 		dr.t.Redis = r
 		if _, ok := t["component"]; !ok {
 			d.at(dr.t.Pos, "missing component in %s", where)
 		}
-	default:
-		// A plugin trigger (mqtt, cron, ...) interprets its own fields.
-		for k, v := range t {
-			if !slices.Contains(common, k) {
-				if dr.t.Config == nil {
-					dr.t.Config = map[string]any{}
-				}
-				dr.t.Config[k] = v
+	case "mqtt":
+		// spin-trigger-mqtt's ComponentConfig (deny_unknown_fields).
+		d.fields(p, t, where, append(common, "topic", "qos")...)
+		mt := &MQTTTrigger{}
+		d.reqString(p, t, "topic", where, &mt.Topic)
+		if v, ok := t["qos"]; ok {
+			if n, ok := intOrString(v); ok && n >= 0 && n <= 2 {
+				mt.QoS = n
+			} else {
+				d.at(d.valuePos(p.key("qos")), `qos must be 0, 1 or 2 (the plugin writes it as a string: qos = "1")`)
 			}
 		}
+		dr.t.MQTT = mt
+		d.requireComponent(dr, t, where)
+		dr.t.Config = pluginConfig(t, common)
+	case "cron":
+		// spin-trigger-cron's CronTriggerConfig (deny_unknown_fields).
+		d.fields(p, t, where, append(common, "cron_expression")...)
+		ct := &CronTrigger{}
+		d.reqString(p, t, "cron_expression", where, &ct.CronExpression)
+		if _, ok := t["cron_expression"].(string); ok {
+			if err := CheckCronExpression(ct.CronExpression); err != nil {
+				d.at(d.valuePos(p.key("cron_expression")), "%v", err)
+			}
+		}
+		dr.t.Cron = ct
+		d.requireComponent(dr, t, where)
+		dr.t.Config = pluginConfig(t, common)
+	default:
+		// A plugin trigger interprets its own fields.
+		dr.t.Config = pluginConfig(t, common)
 	}
 	return dr
+}
+
+// maxRedisConcurrency bounds [[trigger.redis]] concurrency: more parallel
+// instances than this per channel is a typo, not a plan.
+const maxRedisConcurrency = 1024
+
+// requireComponent reports a trigger of a built-in type without a
+// component (the plugins' configs require one; `components` tables are
+// for triggers that take several, which these do not).
+func (d *decoder) requireComponent(dr *triggerDraft, t map[string]any, where string) {
+	if _, ok := t["component"]; !ok {
+		d.at(dr.t.Pos, "missing component in %s", where)
+	}
+}
+
+// pluginConfig is every field of a trigger table but the common ones, as
+// decoded: what a trigger plugin receives.
+func pluginConfig(t map[string]any, common []string) map[string]any {
+	var cfg map[string]any
+	for k, v := range t {
+		if !slices.Contains(common, k) {
+			if cfg == nil {
+				cfg = map[string]any{}
+			}
+			cfg[k] = v
+		}
+	}
+	return cfg
+}
+
+// intOrString reads a small integer written either as a TOML integer or,
+// as Spin's trigger plugins spell numbers, as a decimal string.
+func intOrString(v any) (int, bool) {
+	switch n := v.(type) {
+	case int64:
+		if n < -1<<31 || n > 1<<31-1 {
+			return 0, false
+		}
+		return int(n), true
+	case string:
+		i, err := strconv.Atoi(strings.TrimSpace(n))
+		return i, err == nil
+	}
+	return 0, false
 }
 
 func (d *decoder) httpTrigger(p tomlPath, t map[string]any, where string) *HTTPTrigger {

@@ -107,9 +107,26 @@ func schemaDoc() obj {
 	}
 
 	redisTrigger := strict("A Redis pub/sub trigger.", with(obj{
-		"channel": str("The channel to subscribe to; may use {{ variable }} templates."),
-		"address": str("The Redis server, overriding [application.trigger.redis] address."),
+		"channel":     str("The channel to subscribe to; may use {{ variable }} templates."),
+		"address":     str("The Redis server, overriding [application.trigger.redis] address."),
+		"concurrency": obj{"type": "integer", "minimum": 1, "maximum": maxRedisConcurrency, "description": "Wisp only (Spin rejects it): how many messages the component handles at once; default 1, in order."},
 	}), "channel", "component")
+
+	// Numbers the trigger plugins read as strings ("1"); integers are
+	// accepted too.
+	numberOrString := func(desc string, max int) obj {
+		return obj{"description": desc, "oneOf": []any{
+			obj{"type": "integer", "minimum": 0, "maximum": max},
+			obj{"type": "string", "pattern": "^[0-9]+$"},
+		}}
+	}
+	mqttTrigger := strict("An MQTT trigger (the spin-trigger-mqtt plugin's shape).", with(obj{
+		"topic": str("The topic filter to subscribe to; may use {{ variable }} templates."),
+		"qos":   numberOrString("The subscription's quality of service: 0, 1 or 2 (default 0).", 2),
+	}), "topic", "component")
+	cronTrigger := strict("A cron trigger (the spin-trigger-cron plugin's shape).", with(obj{
+		"cron_expression": str("Six fields, seconds first: \"sec min hour day-of-month month day-of-week\"."),
+	}), "cron_expression", "component")
 
 	pluginTrigger := obj{
 		"type":        "object",
@@ -174,6 +191,12 @@ func schemaDoc() obj {
 					"properties": obj{
 						"redis": strict("", obj{"address": str("The default Redis server; may use {{ variable }} templates.")}),
 						"http":  strict("", obj{"base": str("The base path of all routes.")}),
+						"mqtt": strict("", obj{
+							"address":             str("The MQTT broker (mqtt://host:port); may use {{ variable }} templates."),
+							"username":            str("The broker user name; may use {{ variable }} templates."),
+							"password":            str("The broker password; may use {{ variable }} templates."),
+							"keep_alive_interval": numberOrString("Seconds between keep-alive pings (default 30).", 65535),
+						}),
 					},
 					"additionalProperties": obj{"type": "object"},
 				},
@@ -189,6 +212,8 @@ func schemaDoc() obj {
 				"properties": obj{
 					"http":  obj{"type": "array", "items": httpTrigger},
 					"redis": obj{"type": "array", "items": redisTrigger},
+					"mqtt":  obj{"type": "array", "items": mqttTrigger},
+					"cron":  obj{"type": "array", "items": cronTrigger},
 				},
 				"additionalProperties": obj{"type": "array", "items": pluginTrigger},
 			},

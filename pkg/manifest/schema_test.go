@@ -72,7 +72,7 @@ func TestSchemaRejectsInvalidManifests(t *testing.T) {
 		"version-missing", "missing-application-name", "http-component-and-static",
 		"variable-required-and-default", "static-response-status", "executor", "bad-labels",
 		"bad-digest", "bad-variable-name", "trigger-not-array", "missing-source-and-route",
-		"inline-component-errors", "route-no-slash",
+		"inline-component-errors", "route-no-slash", "mqtt-cron-errors", "redis-concurrency",
 	} {
 		t.Run(name, func(t *testing.T) {
 			if err := s.Validate(tomlAsJSON(t, filepath.Join("testdata/invalid", name, "spin.toml"))); err == nil {

@@ -60,11 +60,16 @@ type Trigger struct {
 	// "inline-component<n>" when that is taken, not kebab-case, or the
 	// trigger has several components) and referenced here.
 	Component string
-	// HTTP is set for Type == "http", Redis for Type == "redis".
+	// HTTP is set for Type == "http", Redis for "redis", MQTT for "mqtt"
+	// and Cron for "cron": the trigger types Wisp runs itself.
 	HTTP  *HTTPTrigger
 	Redis *RedisTrigger
-	// Config holds the remaining fields of any other trigger type, decoded,
-	// for trigger plugins (mqtt, cron, ...) to interpret. A multi-component
+	MQTT  *MQTTTrigger
+	Cron  *CronTrigger
+	// Config holds the fields other than id/component/components/
+	// dependencies of every trigger type except http and redis, decoded:
+	// plugin triggers interpret them, and for mqtt and cron they are the
+	// same values MQTT and Cron hold, checked. A multi-component
 	// `components` table (of any trigger type) is stored here under
 	// "components" as a map[string][]string of component ids.
 	Config map[string]any
@@ -107,9 +112,34 @@ type StaticResponse struct {
 
 // RedisTrigger is the redis-specific part of [[trigger.redis]].
 type RedisTrigger struct {
+	// Channel may hold {{ }} templates.
 	Channel string
 	// Address overrides [application.trigger.redis].address; may hold {{ }} templates.
 	Address string
+	// Concurrency is Wisp's `concurrency` key (Spin has none, and rejects
+	// a manifest that uses it): how many messages of the channel the
+	// component handles at once. 0 (absent) and 1 mean one at a time, in
+	// the order they were published.
+	Concurrency int
+}
+
+// MQTTTrigger is [[trigger.mqtt]] as the spin-trigger-mqtt plugin defines
+// it. The broker is [application.trigger.mqtt] (address, username,
+// password, keep_alive_interval).
+type MQTTTrigger struct {
+	// Topic is the topic filter to subscribe to ("sensors/+/temp"); may
+	// hold {{ }} templates.
+	Topic string
+	// QoS is the subscription's quality of service, 0, 1 or 2 (the plugin
+	// spells it as a string, "1"; an integer is accepted too). Default 0.
+	QoS int
+}
+
+// CronTrigger is [[trigger.cron]] as the spin-trigger-cron plugin defines it.
+type CronTrigger struct {
+	// CronExpression has six fields, seconds first ("*/5 * * * * *"), and
+	// an optional seventh, the year, which must be "*".
+	CronExpression string
 }
 
 // Component is one [component.<id>] table.

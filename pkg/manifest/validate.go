@@ -14,6 +14,7 @@ func (d *decoder) validate(m *Manifest) {
 	d.checkComponentRefs(m)
 	d.checkRoutes()
 	d.checkRedis(m)
+	d.checkMQTT(m)
 	for _, id := range sortedComponentIDs(m) {
 		d.checkComponentTemplates(m, m.Components[id])
 	}
@@ -99,6 +100,30 @@ func (d *decoder) checkRedis(m *Manifest) {
 			d.checkTemplate(m, dr.path.key("address"), r.Address, "redis address")
 		} else if appAddr == "" {
 			d.at(dr.t.Pos, "redis trigger %q has no address: set address here or in [application.trigger.redis]", dr.t.ID)
+		}
+	}
+}
+
+// checkMQTT: the mqtt plugin resolves the broker's address, username and
+// password and each trigger's topic as templates over the application
+// variables, and needs an address.
+func (d *decoder) checkMQTT(m *Manifest) {
+	app := m.Application.TriggerConfig["mqtt"]
+	appPath := tomlPath("").key("application").key("trigger").key("mqtt")
+	for _, key := range []string{"address", "username", "password"} {
+		if v, ok := app[key].(string); ok && v != "" {
+			d.checkTemplate(m, appPath.key(key), v, "mqtt "+key)
+		}
+	}
+	addr, _ := app["address"].(string)
+	for _, dr := range d.triggers {
+		mt := dr.t.MQTT
+		if mt == nil {
+			continue
+		}
+		d.checkTemplate(m, dr.path.key("topic"), mt.Topic, "mqtt topic")
+		if addr == "" {
+			d.at(dr.t.Pos, "mqtt trigger %q has no broker: set address in [application.trigger.mqtt]", dr.t.ID)
 		}
 	}
 }

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/wisp-dev/wisp/internal/executor"
+	"github.com/wisp-dev/wisp/internal/factor"
+	factorvars "github.com/wisp-dev/wisp/internal/factors/variables"
+	"github.com/wisp-dev/wisp/internal/trigger"
+	crontrigger "github.com/wisp-dev/wisp/internal/trigger/cron"
+	httptrigger "github.com/wisp-dev/wisp/internal/trigger/http"
+	mqtttrigger "github.com/wisp-dev/wisp/internal/trigger/mqtt"
+	redistrigger "github.com/wisp-dev/wisp/internal/trigger/redis"
+	"github.com/wisp-dev/wisp/internal/wasihttp"
+)
+
+// triggerTypes are the trigger types `wisp up` runs.
+var triggerTypes = []string{"http", redistrigger.Type, mqtttrigger.Type, crontrigger.Type}
+
+// serveTriggers runs every trigger the app has under one process: the HTTP
+// server only if the app has HTTP triggers (or no triggers at all), the
+// Redis, MQTT and cron triggers if it has those. Every trigger is
+// configured before any starts, so a bad setting fails the whole app
+// before it serves anything. It returns when ctx is cancelled (Ctrl-C,
+// SIGTERM) and every trigger has stopped, or as soon as one trigger fails
+// (it cannot reach its server, the port is taken), after stopping the
+// others.
+func serveTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, log *slog.Logger, o upOptions) error {
+	has := map[string]bool{}
+	for _, t := range loaded.Locked.Triggers {
+		if !slices.Contains(triggerTypes, t.Type) {
+			return fmt.Errorf("trigger %q has type %q, which wisp up does not run (it runs %s)", t.ID, t.Type, strings.Join(triggerTypes, ", "))
+		}
+		has[t.Type] = true
+	}
+
+	var srv *httptrigger.Server
+	self := func() http.Handler { return srv }
+	var handlers map[string]httptrigger.Handler
+	if has["http"] || len(has) == 0 {
+		var err error
+		if handlers, err = httpHandlers(loaded, log, self); err != nil {
+			return err
+		}
+	}
+	invoke := trigger.Options{
+		Timeout: o.requestTimeout,
+		// Components run by the other triggers reach the app's HTTP
+		// components in process too (service chaining, self requests).
+		Context: func(ctx context.Context, c *executor.Component) context.Context {
+			return wasihttp.WithOutbound(ctx, &wasihttp.Outbound{
+				Chain: chainTo(handlers),
+				Self:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveSelf(srv, w, r) }),
+				Logf:  c.Logf,
+			})
+		},
+	}
+	resolve := variableResolver(fapp)
+
+	var run []trigger.Trigger
+	if has[redistrigger.Type] {
+		t, err := redistrigger.New(ctx, loaded, redistrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve})
+		if err != nil {
+			return err
+		}
+		run = append(run, t)
+	}
+	if has[mqtttrigger.Type] {
+		t, err := mqtttrigger.New(ctx, loaded, mqtttrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve})
+		if err != nil {
+			return err
+		}
+		run = append(run, t)
+	}
+	if has[crontrigger.Type] {
+		t, err := crontrigger.New(loaded, crontrigger.Options{Logger: log, Invoke: invoke})
+		if err != nil {
+			return err
+		}
+		run = append(run, t)
+	}
+	if handlers != nil {
+		var err error
+		srv, err = httptrigger.New(loaded.Locked, handlers, httptrigger.Config{
+			Listen:         o.listen,
+			RequestTimeout: o.requestTimeout,
+			Logger:         log,
+			Version:        version,
+		})
+		if err != nil {
+			return err
+		}
+		ln, err := httptrigger.Listen(o.listen, o.findFreePort)
+		if err != nil {
+			return err
+		}
+		run = append(run, trigger.Func(func(ctx context.Context) error { return srv.Serve(ctx, ln) }))
+	}
+	return runAll(ctx, run)
+}
+
+// runAll runs the triggers until ctx is cancelled or one fails; then it
+// stops the others, waits for all, and returns the first failure.
+func runAll(ctx context.Context, triggers []trigger.Trigger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(triggers))
+	for _, t := range triggers {
+		go func() {
+			err := t.Run(ctx)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range triggers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// chainTo routes service-chaining requests (http://<id>.spin.internal) to
+// the app's HTTP components, as the HTTP trigger's own executor does.
+func chainTo(handlers map[string]httptrigger.Handler) func(string) (http.Handler, bool) {
+	return func(id string) (http.Handler, bool) {
+		h, ok := handlers[id]
+		if !ok {
+			return nil, false
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r, &httptrigger.RequestInfo{
+				ComponentID: id, FullURL: r.URL.String(), PathInfo: r.URL.EscapedPath(),
+				BasePath: "/", ClientAddr: "127.0.0.1:0",
+			})
+		}), true
+	}
+}
+
+// serveSelf answers a request to the app's own routes; an app without an
+// HTTP trigger has none.
+func serveSelf(srv *httptrigger.Server, w http.ResponseWriter, r *http.Request) {
+	if srv == nil {
+		http.Error(w, "this application has no HTTP trigger", http.StatusNotFound)
+		return
+	}
+	srv.ServeHTTP(w, r)
+}
+
+// variableResolver renders {{ variable }} templates in trigger settings
+// (a Redis address, an MQTT topic) with the variables factor, as Spin
+// resolves them with its variables factor.
+func variableResolver(fapp *factor.App) trigger.Resolver {
+	st, ok := fapp.State(factorvars.Name)
+	if !ok {
+		return nil
+	}
+	vs, ok := st.(*factorvars.AppState)
+	if !ok {
+		return nil
+	}
+	return vs.Resolver().ResolveTemplate
+}
