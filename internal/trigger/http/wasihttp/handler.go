@@ -116,6 +116,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigge
 		if !oc.Complete {
 			reason := "body incomplete"
 			switch {
+			case errors.Is(callErr, context.Canceled) && ctx.Err() != nil:
+				// The client closed the connection (often right after it
+				// had every byte it expected) while the guest was still
+				// finishing the body; the guest was stopped.
+				reason = "the client went away before the guest finished the body"
 			case callErr != nil:
 				reason = describe(callErr)
 			case oc.BodyErr != nil:
