@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -29,7 +29,7 @@ const (
 const (
 	errInvalidAddress = iota
 	errTooManyConnections
-	errTypeError
+	errTypeError // never returned: see backendError
 	errOther
 )
 
@@ -52,15 +52,55 @@ func errOtherf(format string, args ...any) cabi.Result {
 	return cabi.Err(cabi.Variant{Case: errOther, Value: fmt.Sprintf(format, args...)})
 }
 
-// backendError maps a go-redis error to the WIT error: WRONGTYPE replies
-// are type-error, anything else other(message). go-redis messages carry no
-// credentials.
+// backendError maps a go-redis error to the WIT error other(message), with
+// server error replies worded as Spin words them (serverErrorText). Like
+// Spin, no server reply is type-error, WRONGTYPE included: Spin's sadd maps
+// only redis-rs's client-side TypeError (a reply it cannot convert, which
+// an integer reply never is) to type-error, and redis-rs classifies
+// WRONGTYPE as an extension error. go-redis messages carry no credentials.
 func backendError(err error) cabi.Result {
 	var re goredis.Error
-	if errors.As(err, &re) && strings.HasPrefix(re.Error(), "WRONGTYPE") {
-		return errVariant(errTypeError)
+	if errors.As(err, &re) && !strings.HasPrefix(re.Error(), "redis: ") {
+		return errOtherf("%s", serverErrorText(re.Error()))
 	}
 	return cabi.Err(cabi.Variant{Case: errOther, Value: err.Error()})
+}
+
+// redisRSKinds are the error codes redis-rs (Spin's client) knows, with the
+// names its messages give them; other codes are extension errors.
+var redisRSKinds = map[string]string{
+	"ERR":         "ResponseError",
+	"EXECABORT":   "ExecAbortError",
+	"LOADING":     "BusyLoadingError",
+	"NOSCRIPT":    "NoScriptError",
+	"MOVED":       "Moved",
+	"ASK":         "Ask",
+	"TRYAGAIN":    "TryAgain",
+	"CLUSTERDOWN": "ClusterDown",
+	"CROSSSLOT":   "CrossSlot",
+	"MASTERDOWN":  "MasterDown",
+	"READONLY":    "ReadOnly",
+	"NOTBUSY":     "NotBusy",
+	"NOSUB":       "NoSub",
+}
+
+// serverErrorText words a server error reply ("CODE detail") the way Spin's
+// other(...) does, so guests see the same message on both:
+// "An error was signalled by the server - ResponseError: unknown command
+// ..." for the codes redis-rs knows, "WRONGTYPE: Operation against ..." for
+// the rest.
+func serverErrorText(line string) string {
+	code, detail, hasDetail := strings.Cut(line, " ")
+	if kind, known := redisRSKinds[code]; known {
+		if !hasDetail {
+			return "An error was signalled by the server- " + kind // sic, as redis-rs
+		}
+		return "An error was signalled by the server - " + kind + ": " + detail
+	}
+	if !hasDetail {
+		detail = "Unknown extension error encountered"
+	}
+	return code + ": " + detail
 }
 
 var (
@@ -76,20 +116,28 @@ func from(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
-// conn is the connection resource: a borrowed pooled client.
+// conn is the connection resource: a borrowed pooled client for the typed
+// operations, and the resource's own RESP2 connection for execute.
 type conn struct {
 	in      *instance
 	p       *pooled
 	dropped atomic.Bool
+
+	// execMu guards exec, which execute dials on first use and drop closes
+	// (see execute.go).
+	execMu sync.Mutex
+	exec   *respConn
 }
 
-// Drop returns the pooled client, the instance's slot and the app permit.
+// Drop closes execute's connection and returns the pooled client, the
+// instance's slot and the app permit.
 func (c *conn) Drop() { c.close(false) }
 
 func (c *conn) close(failed bool) {
 	if c.dropped.Swap(true) {
 		return
 	}
+	c.closeExec()
 	c.in.app.release(c.p, failed)
 	c.in.app.returnPermit()
 	c.in.held.Add(-1)
@@ -428,103 +476,6 @@ func smembers(ctx context.Context, _ *component.Call, args []any) ([]any, error)
 		out[i] = m
 	}
 	return []any{cabi.Ok(out)}, nil
-}
-
-func execute(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
-	}
-	command, err := strArg(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	params, ok := arg(args, 2).([]any)
-	if !ok && arg(args, 2) != nil {
-		return nil, errBadArgs
-	}
-	cmdArgs := make([]any, 0, 1+len(params))
-	cmdArgs = append(cmdArgs, command)
-	for _, p := range params {
-		v, ok := p.(cabi.Variant)
-		if !ok {
-			return nil, errBadArgs
-		}
-		switch x := v.Value.(type) {
-		case int64:
-			if v.Case != paramInt64 {
-				return nil, errBadArgs
-			}
-			cmdArgs = append(cmdArgs, x)
-		case []byte:
-			if v.Case != paramBinary {
-				return nil, errBadArgs
-			}
-			cmdArgs = append(cmdArgs, x)
-		default:
-			return nil, errBadArgs
-		}
-	}
-	reply, err := c.p.client.Do(ctx, cmdArgs...).Result()
-	if errors.Is(err, goredis.Nil) {
-		return []any{cabi.Ok([]any{cabi.Variant{Case: resultNil}})}, nil
-	}
-	if err != nil {
-		return []any{backendError(err)}, nil
-	}
-	budget := c.in.app.limits.MaxResultBytes
-	results, err := appendResults(nil, reply, &budget)
-	if errors.Is(err, errTooLarge) {
-		return []any{tooLarge(c)}, nil
-	}
-	if err != nil {
-		return []any{errOtherf("%v", err)}, nil
-	}
-	return []any{cabi.Ok(results)}, nil
-}
-
-var errTooLarge = errors.New("result too large")
-
-// appendResults converts a reply into redis-result values the way Spin
-// does: arrays are flattened, integers are int64, strings binary, nil nil;
-// an error inside an array fails the whole call. budget counts the bytes
-// left under MaxResultBytes.
-func appendResults(out []any, v any, budget *int) ([]any, error) {
-	binary := func(b []byte) ([]any, error) {
-		if *budget -= len(b); *budget < 0 {
-			return nil, errTooLarge
-		}
-		return append(out, cabi.Variant{Case: resultBinary, Value: b}), nil
-	}
-	switch x := v.(type) {
-	case nil:
-		return append(out, cabi.Variant{Case: resultNil}), nil
-	case int64:
-		return append(out, cabi.Variant{Case: resultInt64, Value: x}), nil
-	case string:
-		return binary([]byte(x))
-	case []byte:
-		return binary(x)
-	case bool: // RESP3 only; as Spin
-		n := int64(0)
-		if x {
-			n = 1
-		}
-		return append(out, cabi.Variant{Case: resultInt64, Value: n}), nil
-	case float64: // RESP3 only; as Spin, its decimal text
-		return binary([]byte(strconv.FormatFloat(x, 'g', -1, 64)))
-	case []any:
-		var err error
-		for _, e := range x {
-			if out, err = appendResults(out, e, budget); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
-	case error: // an error reply inside an array
-		return nil, x
-	}
-	return nil, fmt.Errorf("redis reply of type %T is not supported", v)
 }
 
 // Interfaces implements fermyon:spin/redis@2.0.0 and spin:redis/redis@3.0.0

@@ -1,6 +1,9 @@
 // Package redis is the outbound Redis factor: fermyon:spin/redis@2.0.0 and
 // spin:redis/redis@3.0.0, a connection resource with publish, get, set,
-// incr, del, sadd, smembers, srem and execute, served by go-redis.
+// incr, del, sadd, smembers, srem and execute. The typed operations are
+// served by go-redis; execute speaks RESP2 itself (resp.go, execute.go) on
+// a connection of the resource's own, so its results keep Spin's kinds
+// (a status reply is status, a bulk string binary).
 //
 // A guest opens a connection by address ("redis://[user:pass@]host[:port]
 // [/db]" or "rediss://…"). The address must be allowed by the component's
@@ -11,7 +14,9 @@
 //
 // Connections are pooled per app and address: a guest's open borrows the
 // app's go-redis client for that address (bounded pool) instead of dialling
-// per request, and a PING checks the server answers. Limits follow Spin:
+// per request, and a PING checks the server answers. A connection resource
+// that calls execute dials one more network connection for execute, kept
+// until the resource is dropped. Limits follow Spin:
 // an instance holds at most 1024 open connections (too-many-connections),
 // and results of get/smembers/execute are bounded (128 MiB, "query result
 // exceeds limit"). The runtime config may cap the app's concurrently open
@@ -20,10 +25,12 @@
 //	[outbound_redis]
 //	max_connections = 10   # open waits for a free slot until the request's deadline
 //
-// Differences from Spin: execute returns Redis status replies ("+OK") as
-// binary, not status, because go-redis does not tell them apart from bulk
-// strings; server errors WRONGTYPE map to type-error for every typed
-// operation (Spin: sadd only).
+// Errors follow Spin: every server error reply is other(message), worded as
+// Spin's client words it (WRONGTYPE included, which Spin never reports as
+// type-error either). Difference from Spin: a connection's typed
+// operations and its execute calls use different network connections, so
+// state a guest sets with execute (SELECT, MULTI) does not carry over to
+// get/set/…; on Spin one connection serves both.
 package redis
 
 import (
@@ -52,7 +59,8 @@ type Limits struct {
 	// too-many-connections.
 	MaxConnectionsPerInstance int
 	// MaxResultBytes bounds the payload bytes get, smembers and execute
-	// return (Spin: 128 MiB).
+	// return (Spin: 128 MiB); execute also counts 32 bytes for every value
+	// of the reply, as Spin does.
 	MaxResultBytes int
 	// MaxAddresses bounds the distinct addresses an app keeps a pooled
 	// client for; when full, the least recently used idle client is closed,
