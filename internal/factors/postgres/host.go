@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -205,6 +206,15 @@ func (c *conn) execute(ctx context.Context, statement string, params []any) (uin
 	args, pe, err := convertParams(params, rdbms.ValueConversionFailed)
 	if pe != nil || err != nil {
 		return 0, pe, err
+	}
+	if strings.TrimSpace(statement) == "" {
+		// pgx panics caching an empty prepared statement; the server
+		// would answer an empty query with no rows affected and reject
+		// parameters it has no placeholders for.
+		if len(args) > 0 {
+			return 0, &pgError{Error: rdbms.Errorf(rdbms.QueryFailed, "statement is empty but %d parameters were given", len(args))}, nil
+		}
+		return 0, nil, nil
 	}
 	tag, qerr := pc.Exec(ctx, statement, args...)
 	if qerr != nil {

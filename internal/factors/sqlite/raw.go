@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode/utf8"
 	"unsafe"
 
 	"modernc.org/libc"
@@ -234,6 +235,11 @@ func (c rawConn) run(pstmt uintptr, params []Value, maxBytes int) (*Result, erro
 			row := make([]Value, n)
 			for i := range n {
 				row[i] = c.column(pstmt, i)
+				if t, ok := row[i].(string); ok && !utf8.ValidString(t) {
+					// A WIT string must be UTF-8; SQLite stores whatever
+					// bytes a CAST or a C client put there (Spin panics).
+					return nil, &Error{Msg: fmt.Sprintf("column %q holds text that is not valid UTF-8: read it as a BLOB (CAST(... AS BLOB))", res.Columns[i])}
+				}
 				size += valueSize(row[i])
 			}
 			if size > maxBytes {
