@@ -68,3 +68,35 @@ func TestBuildCommand(t *testing.T) {
 		t.Errorf("missing manifest: exit %d", code)
 	}
 }
+
+func TestBuildComponentRefusesNonCanonicalModules(t *testing.T) {
+	dir := writeApp(t, `spin_manifest_version = 2
+
+[application]
+name = "c"
+
+[[trigger.http]]
+route = "/..."
+component = "wagi"
+executor = { type = "wagi" }
+
+[component.wagi]
+source = "wagi.wasm"
+`)
+	// A WAGI command: imports wasi_snapshot_preview1 only, exports _start.
+	wasm := []byte("\x00asm\x01\x00\x00\x00" +
+		"\x01\x04\x01\x60\x00\x00" + // type: () -> ()
+		"\x03\x02\x01\x00" + // one function
+		"\x07\x0a\x01\x06_start\x00\x00" + // export _start
+		"\x0a\x04\x01\x02\x00\x0b") // body: end
+	if err := os.WriteFile(filepath.Join(dir, "wagi.wasm"), wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runCLI(t, "", "build", "--component", "-f", dir)
+	if code != 1 || !strings.Contains(errOut, "componentizing wagi (wagi.wasm)") || !strings.Contains(errOut, "not a canonical-ABI core module") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "wagi.wasm")); string(got) != string(wasm) {
+		t.Error("the source was changed")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path"
@@ -169,6 +170,13 @@ func (t *Template) renderFiles(vars map[string]string, skip []string) (map[strin
 	})
 	if err != nil {
 		return nil, err
+	}
+	if t.goSDK {
+		sdk, err := sdkFiles()
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(files, sdk)
 	}
 	if t.verbatim != nil {
 		err := fs.WalkDir(t.verbatim, ".", func(p string, d fs.DirEntry, err error) error {

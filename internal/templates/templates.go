@@ -6,7 +6,8 @@
 // [[trigger]] and [component] TOML that `wisp add` appends to an existing
 // spin.toml. Files are rendered with Render ({{ name | filter }}), except a
 // file named *.tmpl loses that suffix (go.mod cannot be embedded under its
-// own name) and shipped guest source is copied as is.
+// own name, and Go source that imports the SDK must not be a package of
+// Wisp's own module) and shipped guest source is copied as is.
 package templates
 
 import (
@@ -36,6 +37,8 @@ type Template struct {
 	// verbatim files are copied into the app or component directory
 	// without rendering (the fileserver guest's Go source).
 	verbatim fs.FS
+	// goSDK adds the Wisp Go SDK's source under SDKDir.
+	goSDK bool
 }
 
 // Parameter is a value the template asks for, like Spin's template parameters.
@@ -111,10 +114,11 @@ func httpPathParam(def, addDef string) Parameter {
 var builtins = []*Template{
 	{
 		ID:          "http-go",
-		Description: "HTTP request handler using standard Go (WAGI, net/http/cgi)",
+		Description: "HTTP request handler using standard Go and the Wisp Go SDK (wasi:http, net/http)",
 		Tags:        []string{"http", "go"},
 		Parameters:  []Parameter{descriptionParam, httpPathParam("/...", "/{{project-name | kebab_case}}/...")},
 		dir:         "builtin/http-go",
+		goSDK:       true,
 	},
 	{
 		ID:          "http-c",
@@ -137,6 +141,37 @@ var builtins = []*Template{
 		Parameters:  []Parameter{descriptionParam, httpPathParam("/...", "/static/...")},
 		dir:         "builtin/static-fileserver",
 		verbatim:    mustSub(guests.FileServer, "fileserver"),
+	},
+	{
+		ID:          "http-go-wagi",
+		Description: "HTTP request handler using standard Go (WAGI, net/http/cgi)",
+		Tags:        []string{"http", "go", "wagi"},
+		Parameters:  []Parameter{descriptionParam, httpPathParam("/...", "/{{project-name | kebab_case}}/...")},
+		dir:         "builtin/http-go-wagi",
+	},
+	{
+		ID:          "redis-go",
+		Description: "Redis message handler using standard Go and the Wisp Go SDK",
+		Tags:        []string{"redis", "go"},
+		Parameters: []Parameter{
+			descriptionParam,
+			{
+				Name:        "redis-address",
+				Prompt:      "Redis address",
+				Default:     "redis://localhost:6379",
+				Pattern:     regexp.MustCompile(`^rediss?://[^\s"\\]+$`),
+				PatternHelp: `a redis:// or rediss:// URL, e.g. "redis://localhost:6379"`,
+			},
+			{
+				Name:        "redis-channel",
+				Prompt:      "Redis channel",
+				Default:     "messages",
+				Pattern:     regexp.MustCompile(`^[^\s"\\{}]+$`),
+				PatternHelp: `a channel name without spaces, quotes or braces`,
+			},
+		},
+		dir:   "builtin/redis-go",
+		goSDK: true,
 	},
 }
 

@@ -57,8 +57,22 @@ func TestNewAppEveryTemplate(t *testing.T) {
 			if !ok || c.Build == nil || len(c.Build.Commands) != 1 {
 				t.Fatalf("component my-app with one build command missing: %+v", m.Components)
 			}
-			if len(m.Triggers) != 1 || m.Triggers[0].HTTP == nil || m.Triggers[0].HTTP.Executor.Type != manifest.ExecutorWAGI {
-				t.Errorf("want one WAGI http trigger, got %+v", m.Triggers)
+			if len(m.Triggers) != 1 {
+				t.Fatalf("want one trigger, got %+v", m.Triggers)
+			}
+			switch tmpl.ID {
+			case "http-go":
+				if m.Triggers[0].HTTP == nil || m.Triggers[0].HTTP.Executor.Type == manifest.ExecutorWAGI {
+					t.Errorf("want a wasi:http trigger, got %+v", m.Triggers[0])
+				}
+			case "redis-go":
+				if m.Triggers[0].Type != "redis" {
+					t.Errorf("want a redis trigger, got %+v", m.Triggers[0])
+				}
+			default:
+				if m.Triggers[0].HTTP == nil || m.Triggers[0].HTTP.Executor.Type != manifest.ExecutorWAGI {
+					t.Errorf("want one WAGI http trigger, got %+v", m.Triggers)
+				}
 			}
 			filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 				if err == nil && !d.IsDir() {
@@ -154,7 +168,7 @@ func TestAddComponentKeepsManifestText(t *testing.T) {
 	custom := "# Top comment kept by wisp add\n" + readFile(t, path) + "\n# trailing comment\n   \n"
 	os.WriteFile(path, []byte(custom), 0o644)
 
-	for _, id := range []string{"http-go", "http-c", "http-rust", "static-fileserver"} {
+	for _, id := range []string{"http-go", "http-c", "http-rust", "static-fileserver", "http-go-wagi", "redis-go"} {
 		name := strings.ReplaceAll(id, "-", "_")
 		if err := addComponent(t, id, path, name); err != nil {
 			t.Fatalf("add %s: %v", id, err)
@@ -175,7 +189,7 @@ func TestAddComponentKeepsManifestText(t *testing.T) {
 	if fs := m.Components["static-fileserver"].Files; len(fs) != 1 || fs[0].Source != "static_fileserver/assets" {
 		t.Errorf("fileserver files = %+v", fs)
 	}
-	for _, f := range []string{"http_go/main.go", "http_go/go.mod", "http_c/main.c", "http_rust/src/main.rs", "static_fileserver/assets/index.html", "static_fileserver/fileserver.go"} {
+	for _, f := range []string{"http_go/main.go", "http_go/go.mod", "http_go/wisp-sdk-go/go.mod", "redis_go/wisp-sdk-go/redistrigger/redistrigger.go", "http_go_wagi/main.go", "http_c/main.c", "http_rust/src/main.rs", "static_fileserver/assets/index.html", "static_fileserver/fileserver.go"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -263,7 +277,7 @@ func requireToolchain(t *testing.T, id string) {
 	}
 	ctx := context.Background()
 	switch id {
-	case "http-go", "static-fileserver":
+	case "http-go", "http-go-wagi", "redis-go", "static-fileserver":
 		if _, err := exec.LookPath("go"); err != nil {
 			missing(err)
 		}

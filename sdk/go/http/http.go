@@ -27,9 +27,17 @@
 // The response head is sent on the first Write, WriteHeader or Flush; every
 // Write is streamed to the client at once. Informational (1xx) responses
 // and trailers are not supported yet.
+//
+// Importing this package also makes http.DefaultTransport the SDK's
+// wasi:http transport (package httpclient), so http.Get and
+// http.DefaultClient send outbound requests through the host.
 package wisphttp
 
-import "net/http"
+import (
+	"net/http"
+
+	_ "github.com/wisp-dev/wisp/sdk/go/httpclient" // sets http.DefaultTransport
+)
 
 var handler http.Handler
 

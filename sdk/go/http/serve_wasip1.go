@@ -7,20 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
 	"net/url"
-	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
-	"unsafe"
 
 	"github.com/wisp-dev/wisp/sdk/go/internal/cabi"
-)
-
-const (
-	maxRead  = 64 << 10 // bytes asked of blocking-read at once (the cabi arena holds them)
-	maxWrite = 4096     // blocking-write-and-flush's guaranteed budget
+	"github.com/wisp-dev/wisp/sdk/go/internal/wasi"
 )
 
 //go:wasmexport wasi:http/incoming-handler@0.2.0#handle
@@ -29,17 +21,14 @@ func handle(request, responseOut uint32) {
 }
 
 func serve(request, out uint32) {
-	setupInstance()
+	wasi.SetupInstance()
 	r, body := newRequest(request)
 	w := &responseWriter{out: out, header: http.Header{}}
 	ok := w.run(r)
 	body.Close()
-	dropIncomingRequest(request)
+	wasi.DropIncomingRequest(request)
 	w.finish(ok)
-	if stderr.stream != 0 {
-		dropOutputStream(stderr.stream)
-		stderr.stream = 0
-	}
+	wasi.CloseStderr()
 }
 
 // run calls the handler; a panic becomes a 500 if the response has not
@@ -49,7 +38,7 @@ func (w *responseWriter) run(r *http.Request) (ok bool) {
 		if v := recover(); v != nil {
 			ok = false
 			if v != http.ErrAbortHandler {
-				fmt.Fprintf(stderr, "wisphttp: panic serving %s %s: %v\n%s", r.Method, r.URL.Path, v, debug.Stack())
+				fmt.Fprintf(wasi.Stderr, "wisphttp: panic serving %s %s: %v\n%s", r.Method, r.URL.Path, v, debug.Stack())
 			}
 			if !w.wrote {
 				w.header = http.Header{}
@@ -75,7 +64,7 @@ func newRequest(h uint32) (*http.Request, *body) {
 	ret := cabi.Alloc(16, 4)
 
 	// method: variant { get, …, patch, other(string) }
-	incomingRequestMethod(h, ret)
+	wasi.IncomingRequestMethod(h, ret)
 	var method string
 	if d := cabi.U8(ret, 0); int(d) < len(methods) {
 		method = methods[d]
@@ -83,13 +72,13 @@ func newRequest(h uint32) (*http.Request, *body) {
 		method = cabi.String(cabi.U32(ret, 4), cabi.U32(ret, 8))
 	}
 	pathWithQuery := "/"
-	incomingRequestPathWithQuery(h, ret)
+	wasi.IncomingRequestPathWithQuery(h, ret)
 	if cabi.U8(ret, 0) == 1 {
 		pathWithQuery = cabi.String(cabi.U32(ret, 4), cabi.U32(ret, 8))
 	}
 	// option<scheme>, scheme: variant { HTTP, HTTPS, other(string) }
 	scheme := "http"
-	incomingRequestScheme(h, ret)
+	wasi.IncomingRequestScheme(h, ret)
 	if cabi.U8(ret, 0) == 1 {
 		switch cabi.U8(ret, 4) {
 		case 1:
@@ -99,21 +88,14 @@ func newRequest(h uint32) (*http.Request, *body) {
 		}
 	}
 	var authority string
-	incomingRequestAuthority(h, ret)
+	wasi.IncomingRequestAuthority(h, ret)
 	if cabi.U8(ret, 0) == 1 {
 		authority = cabi.String(cabi.U32(ret, 4), cabi.U32(ret, 8))
 	}
 
-	header := http.Header{}
-	fields := incomingRequestHeaders(h)
-	fieldsEntries(fields, ret)
-	list, n := cabi.U32(ret, 0), cabi.U32(ret, 4)
-	for i := range n {
-		e := list + 16*i // tuple<string, list<u8>>
-		name := textproto.CanonicalMIMEHeaderKey(cabi.String(cabi.U32(e, 0), cabi.U32(e, 4)))
-		header[name] = append(header[name], cabi.String(cabi.U32(e, 8), cabi.U32(e, 12)))
-	}
-	dropFields(fields)
+	fields := wasi.IncomingRequestHeaders(h)
+	header := wasi.ReadFields(fields)
+	wasi.DropFields(fields)
 
 	u, err := url.ParseRequestURI(pathWithQuery)
 	if err != nil {
@@ -169,22 +151,11 @@ func (b *body) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	for {
-		m := cabi.Save()
-		ret := cabi.Alloc(12, 4)
-		// result<list<u8>, stream-error>
-		inputStreamBlockingRead(b.stream, uint64(min(len(p), maxRead)), ret)
-		if cabi.U8(ret, 0) != 0 {
-			b.err = streamError(ret + 4)
-			cabi.Release(m)
-			return 0, b.err
-		}
-		n := copy(p, cabi.Bytes(cabi.U32(ret, 4), cabi.U32(ret, 8)))
-		cabi.Release(m)
-		if n > 0 {
-			return n, nil
-		}
+	n, err := wasi.ReadStream(b.stream, p)
+	if err != nil {
+		b.err = err
 	}
+	return n, err
 }
 
 func (b *body) consume() error {
@@ -192,12 +163,12 @@ func (b *body) consume() error {
 	m := cabi.Save()
 	defer cabi.Release(m)
 	ret := cabi.Alloc(8, 4)
-	incomingRequestConsume(b.request, ret) // result<incoming-body>
+	wasi.IncomingRequestConsume(b.request, ret) // result<incoming-body>
 	if cabi.U8(ret, 0) != 0 {
 		return errors.New("wisphttp: request body already consumed")
 	}
 	b.incoming = cabi.U32(ret, 4)
-	incomingBodyStream(b.incoming, ret) // result<input-stream>
+	wasi.IncomingBodyStream(b.incoming, ret) // result<input-stream>
 	if cabi.U8(ret, 0) != 0 {
 		return errors.New("wisphttp: request body stream already taken")
 	}
@@ -208,11 +179,11 @@ func (b *body) consume() error {
 // Close drops the stream and the incoming-body; further reads fail.
 func (b *body) Close() error {
 	if b.stream != 0 {
-		dropInputStream(b.stream)
+		wasi.DropInputStream(b.stream)
 		b.stream = 0
 	}
 	if b.incoming != 0 {
-		dropIncomingBody(b.incoming)
+		wasi.DropIncomingBody(b.incoming)
 		b.incoming = 0
 	}
 	b.consumed = true
@@ -220,20 +191,6 @@ func (b *body) Close() error {
 		b.err = errBodyClosed
 	}
 	return nil
-}
-
-// streamError converts the stream-error at address p (variant {
-// last-operation-failed(error), closed }), dropping its error resource.
-func streamError(p uint32) error {
-	if cabi.U8(p, 0) == 1 {
-		return io.EOF
-	}
-	e := cabi.U32(p, 4)
-	ret := cabi.Alloc(8, 4)
-	errorToDebugString(e, ret)
-	msg := cabi.String(cabi.U32(ret, 0), cabi.U32(ret, 4))
-	dropError(e)
-	return errors.New("wisphttp: stream failed: " + msg)
 }
 
 // responseWriter answers through the response-outparam. The head is sent
@@ -276,25 +233,16 @@ func (w *responseWriter) WriteHeader(code int) {
 func (w *responseWriter) sendHead() {
 	m := cabi.Save()
 	defer cabi.Release(m)
-	fields := newFields()
+	fields := wasi.NewFields(w.header)
 	ret := cabi.Alloc(8, 4)
-	for k, vs := range w.header {
-		name := strings.ToLower(k)
-		for _, v := range vs {
-			// result<_, header-error>: forbidden or malformed fields
-			// (connection, transfer-encoding, …) are dropped, as net/http
-			// drops hop-by-hop headers it manages itself.
-			fieldsAppend(fields, name, v, ret)
-		}
-	}
-	resp := newOutgoingResponse(fields) // takes fields
-	if outgoingResponseSetStatusCode(resp, uint32(w.status)) != 0 {
+	resp := wasi.NewOutgoingResponse(fields) // takes fields
+	if wasi.OutgoingResponseSetStatusCode(resp, uint32(w.status)) != 0 {
 		w.err = fmt.Errorf("wisphttp: invalid status code %d", w.status)
 	}
-	outgoingResponseBody(resp, ret) // result<outgoing-body>
+	wasi.OutgoingResponseBody(resp, ret) // result<outgoing-body>
 	if cabi.U8(ret, 0) == 0 {
 		w.body = cabi.U32(ret, 4)
-		outgoingBodyWrite(w.body, ret) // result<output-stream>
+		wasi.OutgoingBodyWrite(w.body, ret) // result<output-stream>
 		if cabi.U8(ret, 0) == 0 {
 			w.stream = cabi.U32(ret, 4)
 		}
@@ -302,7 +250,7 @@ func (w *responseWriter) sendHead() {
 	if w.stream == 0 && w.err == nil {
 		w.err = errors.New("wisphttp: no response body stream")
 	}
-	responseOutparamSet(w.out, 0, resp, 0, 0, 0, 0, 0, 0) // takes out and resp
+	wasi.ResponseOutparamSet(w.out, 0, resp, 0, 0, 0, 0, 0, 0) // takes out and resp
 	w.out = 0
 }
 
@@ -319,34 +267,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	n, err := writeStream(w.stream, p)
+	n, err := wasi.WriteStream(w.stream, p)
 	w.err = err
 	return n, err
-}
-
-// writeStream writes p to an output-stream in chunks of at most maxWrite
-// bytes with blocking-write-and-flush.
-func writeStream(stream uint32, p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		chunk := p[:min(len(p), maxWrite)]
-		m := cabi.Save()
-		ret := cabi.Alloc(12, 4)
-		// The chunk's pointer is passed to the import, so its array is on
-		// the heap (Go never moves heap objects); KeepAlive holds it for
-		// the call.
-		outputStreamBlockingWriteAndFlush(stream, unsafe.SliceData(chunk), uint32(len(chunk)), ret)
-		runtime.KeepAlive(chunk)
-		if cabi.U8(ret, 0) != 0 {
-			err := streamError(ret + 4)
-			cabi.Release(m)
-			return n, err
-		}
-		cabi.Release(m)
-		n += len(chunk)
-		p = p[len(chunk):]
-	}
-	return n, nil
 }
 
 // Flush sends the head if it has not been sent; written data is always
@@ -365,23 +288,23 @@ func (w *responseWriter) finish(ok bool) {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.stream != 0 {
-		dropOutputStream(w.stream)
+		wasi.DropOutputStream(w.stream)
 		w.stream = 0
 	}
 	if w.body == 0 {
 		return
 	}
 	if !ok || w.err != nil {
-		dropOutgoingBody(w.body)
+		wasi.DropOutgoingBody(w.body)
 		w.body = 0
 		return
 	}
 	m := cabi.Save()
 	defer cabi.Release(m)
 	ret := cabi.Alloc(48, 8)
-	outgoingBodyFinish(w.body, 0, 0, ret) // takes body; result<_, error-code>
+	wasi.OutgoingBodyFinish(w.body, 0, 0, ret) // takes body; result<_, error-code>
 	w.body = 0
 	if cabi.U8(ret, 0) != 0 {
-		fmt.Fprintf(stderr, "wisphttp: finishing the response body failed (error-code case %d)\n", cabi.U8(ret, 8))
+		fmt.Fprintf(wasi.Stderr, "wisphttp: finishing the response body failed (error-code case %d)\n", cabi.U8(ret, 8))
 	}
 }

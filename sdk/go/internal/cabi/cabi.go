@@ -33,10 +33,21 @@
 // an import call and the copy out of its results run without blocking, so
 // no other goroutine can interleave.
 //
-// cabi_realloc may only be called after _initialize: the Go runtime traps an
-// export called earlier. Wisp's LoadCore calls _initialize first; a
-// component adapter that calls cabi_realloc during its own start-up cannot
-// wrap a standard-Go module.
+// # Before the Go runtime is initialised
+//
+// The exported cabi_realloc is Go code, and the Go runtime traps an export
+// called before _initialize. Wisp's LoadCore calls _initialize first, so a
+// module run as a canonical-ABI core module never has the problem. A
+// component made with the WASI preview1 adapter (wisp build --component)
+// does: the adapter allocates its state through the main module's
+// cabi_realloc during the first preview1 call, which the Go runtime makes
+// inside _initialize. For that case the module carries preinit, a static
+// region that starts with a 16-byte marker: the componentizer
+// (internal/build) finds the marker in the data segments and replaces the
+// cabi_realloc export with a small Wasm function that bump-allocates from
+// that region until _initialize has returned and calls this package's
+// cabi_realloc after. Bytes accepts addresses in the region, for
+// parameters the host lowered before the first export ran.
 package cabi
 
 import (
@@ -55,6 +66,18 @@ var (
 type block struct {
 	base uint32
 	mem  []uint64
+}
+
+// preinitSize is the size of preinit after the marker.
+const preinitSize = 128 << 10
+
+// preinit is the region cabi_realloc allocates from before the Go runtime
+// is initialised, in a componentized module (see the package comment).
+// Its initializer puts the marker (16 bytes that occur nowhere else in the
+// module; internal/build has the same bytes) in the module's data; the
+// rest is zero, which the linker leaves out of the binary.
+var preinit = [16 + preinitSize]byte{
+	0x77, 0x69, 0x73, 0x70, 0x2d, 0x70, 0x72, 0x65, 0x69, 0x6e, 0x69, 0x74, 0x9e, 0x3c, 0xd1, 0x5a,
 }
 
 func arenaBytes() []byte {
@@ -114,6 +137,9 @@ func Bytes(p, n uint32) []byte {
 	if base := arenaBase(); p >= base && p-base <= arenaSize && n <= arenaSize-(p-base) {
 		return arenaBytes()[p-base : p-base+n : p-base+n]
 	}
+	if base := uint32(uintptr(unsafe.Pointer(&preinit[16]))); p >= base && p-base <= preinitSize && n <= preinitSize-(p-base) {
+		return preinit[16+p-base : 16+p-base+n : 16+p-base+n]
+	}
 	for _, b := range overflow {
 		size := uint32(len(b.mem)) * 8
 		if p >= b.base && p-b.base <= size && n <= size-(p-b.base) {
@@ -135,3 +161,52 @@ func U32(p, off uint32) uint32 { return binary.LittleEndian.Uint32(Bytes(p+off, 
 
 // U64 reads a little-endian u64 at address p+off.
 func U64(p, off uint32) uint64 { return binary.LittleEndian.Uint64(Bytes(p+off, 8)) }
+
+// PutU8 writes a byte at address p+off.
+func PutU8(p, off uint32, v uint8) { Bytes(p+off, 1)[0] = v }
+
+// PutU32 writes a little-endian u32 at address p+off.
+func PutU32(p, off, v uint32) { binary.LittleEndian.PutUint32(Bytes(p+off, 4), v) }
+
+// PutU64 writes a little-endian u64 at address p+off.
+func PutU64(p, off uint32, v uint64) { binary.LittleEndian.PutUint64(Bytes(p+off, 8), v) }
+
+// PutString copies s into memory from Alloc and returns its address and
+// length, for a string the host reads inside a list or record: only the
+// arena and the overflow blocks are known to stay put and alive for the
+// call, whatever s's own storage is.
+func PutString(s string) (uint32, uint32) {
+	if len(s) == 0 {
+		return 0, 0
+	}
+	p := Alloc(uint32(len(s)), 1)
+	copy(Bytes(p, uint32(len(s))), s)
+	return p, uint32(len(s))
+}
+
+// PutBytes is PutString for a byte slice.
+func PutBytes(b []byte) (uint32, uint32) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	p := Alloc(uint32(len(b)), 1)
+	copy(Bytes(p, uint32(len(b))), b)
+	return p, uint32(len(b))
+}
+
+// CopyBytes copies the n bytes at address p into a new slice.
+func CopyBytes(p, n uint32) []byte {
+	if n == 0 {
+		return []byte{}
+	}
+	return append([]byte(nil), Bytes(p, n)...)
+}
+
+// Strings copies a list<string> at (p, n).
+func Strings(p, n uint32) []string {
+	out := make([]string, n)
+	for i := range n {
+		out[i] = String(U32(p, 8*i), U32(p, 8*i+4))
+	}
+	return out
+}

@@ -1,6 +1,6 @@
 //go:build wasip1
 
-package wisphttp
+package wasi
 
 import (
 	"log"
@@ -19,18 +19,18 @@ import (
 
 var instanceReady bool
 
-// setupInstance copies the component's environment (the manifest's
+// SetupInstance copies the component's environment (the manifest's
 // environment, wisp up -e) into os.Environ, applies GOGC from it (the
 // runtime read its own environment before the host could provide it), and
 // points the standard logger at the component's stderr.
-func setupInstance() {
+func SetupInstance() {
 	if instanceReady {
 		return
 	}
 	instanceReady = true
 	m := cabi.Save()
 	ret := cabi.Alloc(8, 4)
-	getEnvironment(ret) // list<tuple<string, string>>
+	GetEnvironment(ret) // list<tuple<string, string>>
 	list, n := cabi.U32(ret, 0), cabi.U32(ret, 4)
 	for i := range n {
 		e := list + 16*i
@@ -46,11 +46,19 @@ func setupInstance() {
 			debug.SetGCPercent(pct)
 		}
 	}
-	log.SetOutput(stderr)
+	log.SetOutput(Stderr)
 }
 
-// stderr writes to the component's wasi:cli stderr.
-var stderr = &streamWriter{}
+// Stderr writes to the component's wasi:cli stderr.
+var Stderr = &streamWriter{}
+
+// CloseStderr drops the stderr stream at the end of a call.
+func CloseStderr() {
+	if Stderr.stream != 0 {
+		DropOutputStream(Stderr.stream)
+		Stderr.stream = 0
+	}
+}
 
 type streamWriter struct {
 	stream uint32
@@ -62,9 +70,9 @@ func (s *streamWriter) Write(p []byte) (int, error) {
 		return 0, s.err
 	}
 	if s.stream == 0 {
-		s.stream = getStderr()
+		s.stream = GetStderr()
 	}
-	n, err := writeStream(s.stream, p)
+	n, err := WriteStream(s.stream, p)
 	s.err = err
 	return n, err
 }

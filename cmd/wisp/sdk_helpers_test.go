@@ -1,0 +1,64 @@
+package main
+
+// Helpers of the Go SDK tests (sdk_*_test.go): the examples under
+// examples/ are built with the standard Go toolchain, as their spin.toml
+// says, and served by the real wisp binary.
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// repoRoot is the repository's root directory.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// sdkApp builds the Go SDK example examples/<name> into a fresh app
+// directory holding its spin.toml (build table removed: the module is
+// already built) and main.wasm, and returns that directory.
+func sdkApp(t *testing.T, name string) string {
+	t.Helper()
+	requireTool(t, "go")
+	src := filepath.Join(repoRoot(t), "examples", name)
+	dir := t.TempDir()
+	buildGoReactor(t, src, filepath.Join(dir, "main.wasm"))
+	manifest, err := os.ReadFile(filepath.Join(src, "spin.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(manifest)
+	if i := strings.Index(text, "\n[component."+componentOf(text)+".build]"); i >= 0 {
+		text = text[:i+1]
+	}
+	if err := os.WriteFile(filepath.Join(dir, "spin.toml"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// componentOf returns the id of the manifest's first [component.<id>].
+func componentOf(manifest string) string {
+	_, rest, _ := strings.Cut(manifest, "\n[component.")
+	id, _, _ := strings.Cut(rest, "]")
+	return id
+}
+
+// buildGoReactor builds the Go main package in dir as a WASI reactor.
+func buildGoReactor(t testing.TB, dir, out string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", dir, err, b)
+	}
+}

@@ -1,0 +1,103 @@
+//go:build wasip1
+
+package mysql
+
+import (
+	"errors"
+
+	"github.com/wisp-dev/wisp/sdk/go/internal/cabi"
+	"github.com/wisp-dev/wisp/sdk/go/internal/rdbms"
+)
+
+//go:wasmimport fermyon:spin/mysql@2.0.0 [static]connection.open
+func connOpen(address string, ret uint32)
+
+//go:wasmimport fermyon:spin/mysql@2.0.0 [method]connection.query
+func connQuery(self uint32, statement string, params, n, ret uint32)
+
+//go:wasmimport fermyon:spin/mysql@2.0.0 [method]connection.execute
+func connExecute(self uint32, statement string, params, n, ret uint32)
+
+//go:wasmimport fermyon:spin/mysql@2.0.0 [resource-drop]connection
+func connDrop(self uint32)
+
+type (
+	// RowSet is a query's result; see rdbms.RowSet for the Go types of
+	// the values.
+	RowSet = rdbms.RowSet
+	// Column is a result column.
+	Column = rdbms.Column
+	// DataType is a column's type.
+	DataType = rdbms.DataType
+	// Error is a failure the host reports (Kind: connection-failed,
+	// bad-parameter, query-failed, value-conversion-failed, other).
+	Error = rdbms.Error
+	// Unsupported stands for a value the host could not convert.
+	Unsupported = rdbms.Unsupported
+)
+
+var errClosed = errors.New("mysql: connection is closed")
+
+// Conn is an open connection.
+type Conn struct{ h uint32 }
+
+// Open connects to address (the component's allowed_outbound_hosts must
+// allow it).
+func Open(address string) (*Conn, error) {
+	m := cabi.Save()
+	defer cabi.Release(m)
+	ret := cabi.Alloc(16, 4)
+	connOpen(address, ret)
+	if cabi.U8(ret, 0) != 0 {
+		return nil, rdbms.ReadError(ret + 4)
+	}
+	return &Conn{h: cabi.U32(ret, 4)}, nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error {
+	if c.h != 0 {
+		connDrop(c.h)
+		c.h = 0
+	}
+	return nil
+}
+
+// Query runs a statement that returns rows. params are bool, int8 … int64,
+// int, uint8 … uint64, uint, float32, float64, string, []byte or nil.
+func (c *Conn) Query(statement string, params ...any) (*RowSet, error) {
+	if c.h == 0 {
+		return nil, errClosed
+	}
+	m := cabi.Save()
+	defer cabi.Release(m)
+	list, n, err := rdbms.Params(params)
+	if err != nil {
+		return nil, err
+	}
+	ret := cabi.Alloc(20, 4)
+	connQuery(c.h, statement, list, n, ret)
+	if cabi.U8(ret, 0) != 0 {
+		return nil, rdbms.ReadError(ret + 4)
+	}
+	return rdbms.ReadRowSet(ret + 4), nil
+}
+
+// Execute runs a statement that returns no rows.
+func (c *Conn) Execute(statement string, params ...any) error {
+	if c.h == 0 {
+		return errClosed
+	}
+	m := cabi.Save()
+	defer cabi.Release(m)
+	list, n, err := rdbms.Params(params)
+	if err != nil {
+		return err
+	}
+	ret := cabi.Alloc(16, 4)
+	connExecute(c.h, statement, list, n, ret) // result<_, error>
+	if cabi.U8(ret, 0) != 0 {
+		return rdbms.ReadError(ret + 4)
+	}
+	return nil
+}
