@@ -2,11 +2,16 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
+	sqldriver "database/sql/driver"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	driver "github.com/go-sql-driver/mysql"
 
 	"github.com/wisp-dev/wisp/internal/component"
 	"github.com/wisp-dev/wisp/internal/component/cabi"
@@ -145,6 +150,18 @@ func dbValue(t uint32, v any) (cabi.Variant, error) {
 	return cabi.Variant{}, fmt.Errorf("unexpected %T from the driver", v)
 }
 
+// failure is the error value of case c for err from running a statement.
+// A statement cut short by the call's context makes the driver close the
+// connection (it has no other way to stop the server mid-statement), and
+// database/sql then reports "bad connection" or "connection is already
+// closed": say plainly that the connection is gone and what to do.
+func failure(c uint32, err error) *rdbms.Error {
+	if errors.Is(err, sqldriver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrInvalidConn) {
+		return rdbms.Errorf(c, "connection to the server is closed (%v); open a new connection", err)
+	}
+	return rdbms.Errorf(c, "%v", err)
+}
+
 // query runs statement with params and buffers the result.
 func (c *conn) query(ctx context.Context, statement string, params []any) ([]rdbms.Column, [][]any, *rdbms.Error) {
 	sc, e := c.get()
@@ -153,17 +170,17 @@ func (c *conn) query(ctx context.Context, statement string, params []any) ([]rdb
 	}
 	stmt, err := sc.PrepareContext(ctx, statement)
 	if err != nil {
-		return nil, nil, rdbms.Errorf(rdbms.QueryFailed, "%v", err)
+		return nil, nil, failure(rdbms.QueryFailed, err)
 	}
 	defer stmt.Close()
 	rows, err := stmt.QueryContext(ctx, params...)
 	if err != nil {
-		return nil, nil, rdbms.Errorf(rdbms.QueryFailed, "%v", err)
+		return nil, nil, failure(rdbms.QueryFailed, err)
 	}
 	defer rows.Close()
 	cts, err := rows.ColumnTypes()
 	if err != nil {
-		return nil, nil, rdbms.Errorf(rdbms.Other, "%v", err)
+		return nil, nil, failure(rdbms.Other, err)
 	}
 	cols := make([]rdbms.Column, len(cts))
 	for i, ct := range cts {
@@ -178,7 +195,7 @@ func (c *conn) query(ctx context.Context, statement string, params []any) ([]rdb
 	size := 0
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, rdbms.Errorf(rdbms.Other, "%v", err)
+			return nil, nil, failure(rdbms.Other, err)
 		}
 		row := make([]any, len(cols))
 		for i, v := range vals {
@@ -195,12 +212,29 @@ func (c *conn) query(ctx context.Context, statement string, params []any) ([]rdb
 		out = append(out, row)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, rdbms.Errorf(rdbms.Other, "%v", err)
+		return nil, nil, failure(rdbms.Other, err)
+	}
+	// Close reads what follows the first result (a CALL's further
+	// results): an error there fails the statement too.
+	if err := rows.Close(); err != nil {
+		return nil, nil, failure(rdbms.QueryFailed, err)
 	}
 	return cols, out, nil
 }
 
-// execute runs statement with params.
+// execute runs statement with params and discards any rows it returns,
+// as Spin's exec_batch does; every error, including one the server sends
+// part way through a result, is query-failed.
+//
+// It reads the result through the rows path, never stmt.Exec: with
+// MariaDB's metadata caching (MARIADB_CLIENT_CACHE_METADATA, which
+// go-sql-driver v1.10 negotiates) the server leaves out the column
+// definitions it sent at prepare, and the driver's Exec ignores that flag
+// and skips one packet per column anyway. It so swallows rows, the end of
+// the result or the error packet as if they were column definitions and
+// then waits for packets that never come: "SELECT 1, 2" or a SELECT that
+// fails at its first row blocked until the deadline, which closed the
+// connection. The rows path honours the flag.
 func (c *conn) execute(ctx context.Context, statement string, params []any) *rdbms.Error {
 	sc, e := c.get()
 	if e != nil {
@@ -208,11 +242,26 @@ func (c *conn) execute(ctx context.Context, statement string, params []any) *rdb
 	}
 	stmt, err := sc.PrepareContext(ctx, statement)
 	if err != nil {
-		return rdbms.Errorf(rdbms.QueryFailed, "%v", err)
+		return failure(rdbms.QueryFailed, err)
 	}
 	defer stmt.Close()
-	if _, err := stmt.ExecContext(ctx, params...); err != nil {
-		return rdbms.Errorf(rdbms.QueryFailed, "%v", err)
+	rows, err := stmt.QueryContext(ctx, params...)
+	if err != nil {
+		return failure(rdbms.QueryFailed, err)
+	}
+	defer rows.Close()
+	for {
+		for rows.Next() {
+		}
+		if !rows.NextResultSet() {
+			break
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return failure(rdbms.QueryFailed, err)
+	}
+	if err := rows.Close(); err != nil {
+		return failure(rdbms.QueryFailed, err)
 	}
 	return nil
 }
