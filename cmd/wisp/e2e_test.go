@@ -340,6 +340,12 @@ route = "/cat"
 component = "cat"
 executor = { type = "wagi", argv = "${SCRIPT_NAME} /data/greeting.txt" }
 
+# The same component under a second trigger with its own argv.
+[[trigger.http]]
+route = "/cat-other"
+component = "cat"
+executor = { type = "wagi", argv = "${SCRIPT_NAME} /data/other.txt" }
+
 [[trigger.http]]
 route = "/escape"
 component = "escape"
@@ -367,7 +373,7 @@ files = [{ source = "data", destination = "/data" }]
 source = "readfile.wasm"
 files = [{ source = "data", destination = "/data" }]
 `
-	dir := writeAppFiles(t, manifest, map[string]string{"data/greeting.txt": "hi from a file\n"})
+	dir := writeAppFiles(t, manifest, map[string]string{"data/greeting.txt": "hi from a file\n", "data/other.txt": "another file\n"})
 	guests := filepath.Join("..", "..", "testdata", "guests", "wagi")
 	for _, g := range []string{"hello", "echo", "loop", "trap", "memhog", "readfile"} {
 		copyFile(t, testguest.C(t, filepath.Join(guests, g+".c")), filepath.Join(dir, g+".wasm"))
@@ -396,6 +402,9 @@ func TestE2EWAGIGuests(t *testing.T) {
 	}
 	if r := get(t, s.URL+"/cat"); r.Status != 200 || r.Body != "hi from a file\n" {
 		t.Errorf("GET /cat = %d %q", r.Status, r.Body)
+	}
+	if r := get(t, s.URL+"/cat-other"); r.Status != 200 || r.Body != "another file\n" {
+		t.Errorf("GET /cat-other = %d %q: each trigger keeps its own argv", r.Status, r.Body)
 	}
 	if r := get(t, s.URL+"/escape"); r.Status != 404 {
 		t.Errorf("GET /escape = %d %q: a guest must not read outside its files", r.Status, r.Body)

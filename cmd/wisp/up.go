@@ -197,7 +197,7 @@ func httpHandlers(app *executor.App, log *slog.Logger, self func() http.Handler)
 	}
 	selfHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { self().ServeHTTP(w, r) })
 	for _, t := range app.Locked.Triggers {
-		if t.Type != "http" || t.Component == "" || handlers[t.Component] != nil {
+		if t.Type != "http" || t.Component == "" {
 			continue
 		}
 		c := app.Component(t.Component)
@@ -208,9 +208,45 @@ func httpHandlers(app *executor.App, log *slog.Logger, self func() http.Handler)
 		if err != nil {
 			return nil, err
 		}
-		handlers[t.Component] = h
+		// Each trigger keeps its own executor settings (two WAGI triggers
+		// of one component may pass different argv): a component with
+		// several triggers dispatches on the trigger that matched.
+		switch prev := handlers[t.Component].(type) {
+		case nil:
+			handlers[t.Component] = h
+		case byTrigger:
+			prev.handlers[t.ID] = h
+		default:
+			first := httpTriggerOf(app.Locked, t.Component)
+			handlers[t.Component] = byTrigger{first: prev, handlers: map[string]httptrigger.Handler{first: prev, t.ID: h}}
+		}
 	}
 	return handlers, nil
+}
+
+// byTrigger serves a component that several HTTP triggers route to, each
+// with its own executor; chained requests (no trigger) use the first.
+type byTrigger struct {
+	first    httptrigger.Handler
+	handlers map[string]httptrigger.Handler
+}
+
+func (b byTrigger) ServeHTTP(w http.ResponseWriter, r *http.Request, info *httptrigger.RequestInfo) {
+	if h, ok := b.handlers[info.TriggerID]; ok {
+		h.ServeHTTP(w, r, info)
+		return
+	}
+	b.first.ServeHTTP(w, r, info)
+}
+
+// httpTriggerOf returns the id of the first HTTP trigger of component id.
+func httpTriggerOf(app *lockedapp.LockedApp, id string) string {
+	for _, t := range app.Triggers {
+		if t.Type == "http" && t.Component == id {
+			return t.ID
+		}
+	}
+	return ""
 }
 
 func httpHandler(c *executor.Component, ex lockedapp.Executor, log *slog.Logger, opts wasihttpexec.Options) (httptrigger.Handler, error) {
