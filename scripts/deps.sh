@@ -35,3 +35,4 @@ fi
 
 # wasm-tools for the component conformance tests comes inside this Go module.
 (cd "$root" && go mod download go.bytecodealliance.org@v0.7.0)
+(cd "$root/tools/registry" && go mod download) # the OCI tests' registry (internal/oci/registrytest builds it)

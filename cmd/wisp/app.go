@@ -17,6 +17,7 @@ import (
 type appSource struct {
 	ManifestPath string // set for a manifest
 	WasmPath     string // set for a bare .wasm
+	OCIRef       string // set for a registry reference (registry.go)
 }
 
 // resolveSource turns -f ("" means the current directory) into a manifest
@@ -26,6 +27,9 @@ func resolveSource(from string) (appSource, error) {
 		from = "."
 	}
 	info, err := os.Stat(from)
+	if src, ok := ociSource(from, err == nil); ok {
+		return src, nil
+	}
 	if err != nil {
 		if os.IsNotExist(err) {
 			if from == "." || from == "spin.toml" {
@@ -51,6 +55,9 @@ func resolveSource(from string) (appSource, error) {
 // readManifest parses the manifest of src; a bare Wasm file becomes a
 // one-component app serving every path, as `spin up -f x.wasm` does.
 func readManifest(src appSource) (*manifest.Manifest, error) {
+	if src.OCIRef != "" {
+		return ociManifest(src.OCIRef)
+	}
 	if src.ManifestPath != "" {
 		return manifest.Load(src.ManifestPath)
 	}
@@ -92,6 +99,9 @@ func componentIDFromFile(path string) string {
 
 // loadApp reads and resolves the app at src.
 func loadApp(ctx context.Context, src appSource) (*manifest.Manifest, *lockedapp.LockedApp, error) {
+	if src.OCIRef != "" {
+		return loadOCIApp(ctx, src.OCIRef)
+	}
 	m, err := readManifest(src)
 	if err != nil {
 		return nil, nil, err
@@ -134,6 +144,9 @@ func parseKeyValues(flag string, values []string) (map[string]string, error) {
 
 // describeSource names the app for messages.
 func describeSource(src appSource) string {
+	if src.OCIRef != "" {
+		return src.OCIRef
+	}
 	if src.WasmPath != "" {
 		return src.WasmPath
 	}

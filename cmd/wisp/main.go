@@ -52,9 +52,15 @@ Every request runs in a fresh, sandboxed instance.`,
 		newNewCmd(),
 		newAddCmd(),
 		newBuildCmd(),
-		newUpCmd(),
+		withRegistrySource(newUpCmd()),
+		newRegistryCmd(),
 		newDoctorCmd(),
 		newMaintenanceCmd(),
+		newServerCmd(),
+		newLoginCmd(),
+		newDeployCmd(),
+		newAppsCmd(),
+		newTenantsCmd(),
 	)
 	return root
 }
