@@ -25,9 +25,11 @@ vet:
 test: deps services vet
 	$(GO) test -race -timeout 40m ./...
 
-# HTTP trigger benchmarks against a native net/http baseline (see bench/README.md).
+# Fresh-instance latency table, then the HTTP trigger benchmarks, each
+# against a native net/http baseline measured in the same run (see bench/README.md).
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./bench/
+	$(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 ./bench/
+	$(GO) test -run '^$$' -bench 'HTTPHello|ComponentHTTP|Instantiate$$' -benchtime 3s -count 1 ./bench/
 
 # Short fuzzing pass over every decoder (FUZZTIME=5m for a longer run).
 FUZZTIME ?= 30s

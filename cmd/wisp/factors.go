@@ -23,19 +23,32 @@ import (
 	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
 )
 
-// factors is the set of host capabilities, in dependency order. Adding a
-// capability means adding it here; nothing else in the CLI changes.
+// factors is the set of host capabilities for wisp up and doctor, in
+// dependency order. As in Spin, variables come from --variable flags
+// first, then the runtime config's providers, then the environment, then
+// a .env file in the working directory (Spin's default env provider reads
+// "./.env").
 func factors(vars map[string]string) (*factor.Set, error) {
-	// As in Spin: --variable flags first, then the runtime config's
-	// providers, then the environment, then a .env file in the working
-	// directory (Spin's default env provider reads "./.env").
 	dotenv, err := variables.DotEnv(variables.DefaultEnvPrefix, ".env")
 	if err != nil {
 		return nil, err
 	}
+	return factorSet([]variables.Provider{variables.Static(vars)},
+		variables.Env(variables.DefaultEnvPrefix, os.LookupEnv), dotenv)
+}
+
+// serverFactors is the same set for one app of wisp server: its variables
+// come only from what was deployed with it, never from the node's own
+// environment, which every tenant would otherwise see.
+func serverFactors(vars map[string]string) (*factor.Set, error) {
+	return factorSet([]variables.Provider{variables.Static(vars)})
+}
+
+// factorSet lists every capability. Adding one means adding it here;
+// nothing else in the CLI changes.
+func factorSet(before []variables.Provider, after ...variables.Provider) (*factor.Set, error) {
 	return factor.NewSet(
-		factorvars.New([]variables.Provider{variables.Static(vars)},
-			variables.Env(variables.DefaultEnvPrefix, os.LookupEnv), dotenv),
+		factorvars.New(before, after...),
 		llm.New(),
 		outboundnet.New(),
 		keyvalue.New(),

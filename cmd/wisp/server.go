@@ -15,7 +15,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -30,7 +29,6 @@ import (
 	"github.com/wisp-dev/wisp/internal/oci"
 	"github.com/wisp-dev/wisp/internal/platform"
 	httptrigger "github.com/wisp-dev/wisp/internal/trigger/http"
-	"github.com/wisp-dev/wisp/internal/variables"
 	"github.com/wisp-dev/wisp/pkg/lockedapp"
 	"github.com/wisp-dev/wisp/pkg/platformapi"
 	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
@@ -103,9 +101,6 @@ func runServer(cmd *cobra.Command, o serverOptions) error {
 	defer stop()
 	if o.dataDir == "" {
 		return usagef("--data-dir is required")
-	}
-	if err := checkServerEnvironment(); err != nil {
-		return err
 	}
 	memLimit, err := parseBytes(o.maxInstanceMemory)
 	if err != nil {
@@ -188,23 +183,6 @@ func runServer(cmd *cobra.Command, o serverOptions) error {
 	return err
 }
 
-// checkServerEnvironment refuses to start where wisp up's variable
-// providers would hand the operator's own values to every tenant's app:
-// SPIN_VARIABLE_* in the environment and a .env file in the working
-// directory.
-func checkServerEnvironment() error {
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, variables.DefaultEnvPrefix) {
-			k, _, _ := strings.Cut(kv, "=")
-			return fmt.Errorf("%s is set: wisp server would expose it to every tenant's app; unset it (apps get variables with wisp deploy --variable)", k)
-		}
-	}
-	if _, err := os.Stat(".env"); err == nil {
-		return errors.New("./.env exists: wisp server would expose its variables to every tenant's app; run it from another directory")
-	}
-	return nil
-}
-
 func parseBundleSize(s string) (int64, error) {
 	// parseBytes caps sizes at 4 GiB, which suits bundles too.
 	n, err := parseBytes(s)
@@ -269,7 +247,7 @@ type serverRuntime struct {
 }
 
 func newServerRuntime(ctx context.Context, log *slog.Logger, requestTimeout time.Duration, blockPrivate bool) (*serverRuntime, error) {
-	set, err := factors(nil)
+	set, err := serverFactors(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +266,9 @@ func (rt *serverRuntime) engine(ctx context.Context, memLimit uint64) (*engine.E
 	if e := rt.engines[memLimit]; e != nil {
 		return e, nil
 	}
-	e, err := engine.New(ctx, engine.Config{CacheDir: compileCacheDir(), MaxInstanceMemory: memLimit})
+	// No snapshots: one taken after a Go runtime's init would freeze its
+	// random seeds into every request (see wisp up --snapshot).
+	e, err := engine.New(ctx, engine.Config{CacheDir: compileCacheDir(), MaxInstanceMemory: memLimit, NoSnapshots: true})
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +290,7 @@ func (rt *serverRuntime) Load(ctx context.Context, spec platform.LoadSpec) (_ pl
 	if err != nil {
 		return nil, err
 	}
-	set, err := factors(spec.Variables)
+	set, err := serverFactors(spec.Variables)
 	if err != nil {
 		return nil, err
 	}

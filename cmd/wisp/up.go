@@ -46,6 +46,7 @@ type upOptions struct {
 	verbose           bool
 	sqlite            []string
 	keyValues         []string
+	snapshot          bool
 }
 
 func newUpCmd() *cobra.Command {
@@ -74,6 +75,7 @@ after in-flight requests have finished.`,
 	f.StringVar(&o.runtimeConfig, "runtime-config-file", "", "runtime-config.toml with backend choices")
 	f.StringVar(&o.maxInstanceMemory, "max-instance-memory", "256Mi", "linear memory limit per instance (e.g. 64Mi, 1Gi)")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 60*time.Second, "deadline per request; a guest still running is stopped (0: none)")
+	f.BoolVar(&o.snapshot, "snapshot", false, "start reactor instances from a snapshot taken after _initialize: faster cold starts, but a standard-Go guest's math/rand and map seeds then repeat across requests (crypto/rand does not)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "do not show component output on the console")
 	f.StringArrayVar(&o.follow, "follow", nil, "show only this component's output on the console; repeatable")
 	f.BoolVar(&o.verbose, "verbose", false, "log every request")
@@ -147,7 +149,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	}
 	defer sink.Close()
 
-	eng, err := engine.New(ctx, engine.Config{CacheDir: compileCacheDir(), MaxInstanceMemory: memLimit})
+	// Snapshots are opt-in: one taken after a Go runtime's init would
+	// freeze its random seeds into every request.
+	eng, err := engine.New(ctx, engine.Config{CacheDir: compileCacheDir(), MaxInstanceMemory: memLimit, NoSnapshots: !o.snapshot})
 	if err != nil {
 		return err
 	}

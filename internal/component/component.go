@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/wisp-dev/wisp/internal/component/binary"
 	"github.com/wisp-dev/wisp/internal/component/cabi"
@@ -37,8 +38,10 @@ type Component struct {
 	warnings []string
 	layouts  *cabi.Layouts
 	// initFunc is called once per instance after instantiation
-	// (LoadCore: a reactor's "_initialize").
-	initFunc string
+	// (LoadCore: a reactor's "_initialize"), unless a snapshot taken
+	// after it replaced slot 0 (snapshotInit); snapshotErr says why not.
+	initFunc    string
+	snapshotErr error
 }
 
 // exportFunc is one lifted export.
@@ -299,7 +302,49 @@ func LoadCore(ctx context.Context, eng *engine.Engine, wasm []byte, host *Host) 
 	if err := l.finish(); err != nil {
 		return nil, err
 	}
+	l.c.snapshotInit(ctx)
 	return l.c, nil
+}
+
+// snapshotInit runs a reactor's initialisation once, now, and makes every
+// instance start from its result (engine.Module.Snapshot) instead of
+// running it per instance: for a standard-Go guest that is the Go runtime's
+// start-up, most of a request's cost. The snapshot sees no environment, no
+// files and no request (engine.Module.Snapshot says what is never
+// captured); an initialisation that needs more (it calls a host interface,
+// which fails without a request, or traps) or a module whose state cannot
+// be captured keeps running _initialize per instance, as before.
+func (c *Component) snapshotInit(ctx context.Context) {
+	if c.initFunc == "" || len(c.slots) != 1 {
+		return
+	}
+	resolve := func(name string) engine.Importable {
+		if name == hostModuleName {
+			return c.hostMod
+		}
+		return nil
+	}
+	// Bounded like a request would be: an initialisation that does not
+	// finish is left to each instance's deadline.
+	ctx, cancel := context.WithTimeout(ctx, snapshotTimeout)
+	defer cancel()
+	snap, err := c.slots[0].Snapshot(ctx, resolve, c.initFunc)
+	if err != nil {
+		c.snapshotErr = err
+		return
+	}
+	c.slots[0] = snap
+	c.initFunc = ""
+}
+
+// snapshotTimeout bounds the initialisation snapshotInit runs.
+const snapshotTimeout = 30 * time.Second
+
+// Snapshotted reports whether instances start from a snapshot taken after
+// the module's initialisation, and if not, why (nil error: the module has
+// no initialisation to snapshot).
+func (c *Component) Snapshotted() (bool, error) {
+	return c.initFunc == "" && c.snapshotErr == nil && len(c.slots) == 1 && c.slots[0].IsSnapshot(), c.snapshotErr
 }
 
 // Export returns the exact name of the exported interface that is

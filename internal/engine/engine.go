@@ -39,6 +39,10 @@ type Config struct {
 	// bytes, rounded up to whole 64 KiB pages. 0 means
 	// DefaultMaxInstanceMemory.
 	MaxInstanceMemory uint64
+	// NoSnapshots makes Module.Snapshot refuse every module, so that
+	// instances always run their initialisation (see snapshot.go for
+	// what a snapshot shares between instances).
+	NoSnapshots bool
 }
 
 // Engine compiles and runs modules. It is safe for concurrent use.
@@ -55,6 +59,10 @@ type Engine struct {
 	// callers maps a Module.Instantiate instance's api.Module to its
 	// *Instance, for host functions (see Engine.caller).
 	callers sync.Map
+	// mems pools guest linear memories outside the Go heap (nil where
+	// unsupported: memories then live on the Go heap).
+	mems        *memPool
+	noSnapshots bool
 }
 
 // New creates an Engine with one wazero runtime shared by every module it
@@ -71,16 +79,16 @@ func New(ctx context.Context, c Config) (*Engine, error) {
 
 	// NewRuntimeConfig picks the optimizing compiler on amd64 and arm64 (and
 	// the interpreter elsewhere, where the compiler does not exist).
-	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(uint32(pages)).
-		// Deadlines: wazero checks the context in compiled code, which makes
-		// tight loops much slower. A later change replaces this with a
-		// cheaper mechanism (deadline checks at loop headers and function
-		// entries, see DESIGN.md §3).
-		WithCloseOnContextDone(true)
+	// Deadlines are not wazero's CloseOnContextDone (which makes tight
+	// loops many times slower) but an interrupt flag that Compile's
+	// instrumentation checks at function entries and loop headers (see
+	// interrupt.go).
+	rc := wazero.NewRuntimeConfig().WithMemoryLimitPages(uint32(pages))
 
 	e := &Engine{
-		memLimit: pages * pageSize,
+		memLimit:    pages * pageSize,
+		mems:        newMemPool(pages * pageSize),
+		noSnapshots: c.NoSnapshots,
 		// Anonymous, so that any number of instances of one module coexist
 		// (imports are resolved by Instantiate's resolver, not by name); no
 		// start functions besides the module's own start section. Real
@@ -120,6 +128,9 @@ func (e *Engine) MaxInstanceMemory() uint64 { return e.memLimit }
 // handle (the cache's files stay on disk).
 func (e *Engine) Close(ctx context.Context) error {
 	err := e.rt.Close(ctx)
+	if e.mems != nil {
+		e.mems.close()
+	}
 	if e.cache != nil {
 		if cerr := e.cache.Close(ctx); err == nil {
 			err = cerr

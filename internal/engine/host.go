@@ -159,7 +159,7 @@ func (e *Engine) hostCall(module string, f HostFunc) api.GoModuleFunc {
 				panic(hostAbort(module, f.Name, r))
 			}
 		}()
-		fn(ctx, e.caller(ctx, mod), stack)
+		fn(ctx, e.caller(mod), stack)
 	}
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
@@ -49,23 +51,18 @@ type Instance struct {
 	funcs  []*Func // by Module.funcIndex; allocated on the first Func call
 	memory *Memory // the instance's memory (wasm has at most one), lazily wrapped
 	closed bool
-}
-
-// pendingKey marks, in the context of Instantiate, the module whose start
-// function is running, so a host function it calls finds its caller before
-// Instantiate has returned the *Instance.
-type pendingKey struct{}
-
-type pending struct {
-	module *Module
-	inst   *Instance // set by the first host call that needs it
+	// flag is the instance's interrupt global and dom the instances it
+	// is linked with (see interrupt.go).
+	flag api.MutableGlobal
+	dom  *domain
 }
 
 // Instantiate creates a fresh, anonymous instance of m, resolving its
 // imports through imports (nil: only the built-in modules), and runs the
 // module's start function if it has one. It does not call _start or
 // _initialize: the caller decides. Instantiation compiles nothing and builds
-// no maps: its cost is wazero's instantiation plus a context value.
+// no maps. The instance's linear memory comes from the engine's pool of
+// mappings outside the Go heap (zeroed, returned on Close).
 //
 // Errors name the failing import: `import "#3"."memory": no such export`,
 // `import "#3"."f": is a memory, not a function`, or wazero's description of
@@ -85,11 +82,6 @@ func (m *Module) Instantiate(ctx context.Context, imports Imports) (inst *Instan
 			return nil
 		})
 	}
-	var p *pending
-	if m.shape.hasStart {
-		p = &pending{module: m}
-		ictx = context.WithValue(ictx, pendingKey{}, p)
-	}
 	cfg := m.eng.instCfg
 	if rc, ok := ctx.Value(wasiKey{}).(*RunConfig); ok && m.importsWASI() {
 		// The instance's WASI preview1 view (args, environment, stdio,
@@ -99,19 +91,51 @@ func (m *Module) Instantiate(ctx context.Context, imports Imports) (inst *Instan
 			return nil, err
 		}
 	}
-	mod, err := m.eng.rt.InstantiateModule(ictx, m.compiled, cfg)
+	mod, alloc, err := m.instantiate(ictx, cfg)
 	if err != nil {
-		if p != nil && p.inst != nil {
-			m.eng.callers.Delete(p.inst.mod)
-		}
+		alloc.release()
 		return nil, m.instantiateError(ctx, imports, err)
 	}
-	if p != nil && p.inst != nil {
-		return p.inst, nil // already registered by a host call from start
-	}
 	inst = &Instance{mod: mod, module: m}
+	inst.flag, _ = mod.ExportedGlobal(m.interrupt).(api.MutableGlobal)
+	inst.joinDomain(imports)
 	m.eng.callers.Store(mod, inst)
+	if m.start != "" && m.snap == nil {
+		// The start function, which Compile took out of the start section
+		// so that it runs with the deadline armed (a snapshot ran it
+		// already).
+		f := inst.mod.ExportedFunction(m.start)
+		stop := inst.dom.arm(ctx)
+		_, err := f.Call(ctx)
+		stop()
+		if err != nil {
+			err = callError(ctx, inst, err)
+			inst.Close(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("instantiating module: start function: %w", err)
+		}
+	}
 	return inst, nil
+}
+
+// instantiate instantiates m's code with a pooled memory holding m's
+// image, and for a snapshot module restores the captured globals and memory
+// size. The memory comes from the pool, or, where there is none, from the
+// Go heap when the image has to be written (otherwise wazero allocates it).
+func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.Module, *instAlloc, error) {
+	e := m.eng
+	var alloc *instAlloc
+	if e.mems != nil || (m.stripped && len(m.image) > 0) {
+		alloc = &instAlloc{pool: e.mems, image: m.image}
+		ctx = experimental.WithMemoryAllocator(ctx, alloc)
+	}
+	mod, err := e.rt.InstantiateModule(ctx, m.compiled, cfg)
+	if err == nil && m.snap != nil {
+		if err = m.snap.restore(m, mod); err != nil {
+			mod.Close(ctx)
+			return nil, nil, err
+		}
+	}
+	return mod, alloc, err
 }
 
 // isNil catches a typed nil (*Instance)(nil) returned as an Importable.
@@ -129,19 +153,9 @@ func isNil(src Importable) bool {
 // *Instance. callers is a sync.Map (a lock-free hash trie since Go 1.24):
 // a load neither locks nor allocates, and the per-instance store/delete is
 // small next to instantiation itself.
-func (e *Engine) caller(ctx context.Context, mod api.Module) *Instance {
+func (e *Engine) caller(mod api.Module) *Instance {
 	if v, ok := e.callers.Load(mod); ok {
 		return v.(*Instance)
-	}
-	// Not yet registered: a start function is running.
-	if p, ok := ctx.Value(pendingKey{}).(*pending); ok {
-		if p.inst == nil {
-			p.inst = &Instance{mod: mod, module: p.module}
-			e.callers.Store(mod, p.inst)
-		}
-		if p.inst.mod == mod {
-			return p.inst
-		}
 	}
 	return nil
 }
@@ -271,11 +285,11 @@ func (i *Instance) DefaultMemory() *Memory {
 
 func (i *Instance) mainMemory() *Memory {
 	if i.memory == nil {
-		mem := i.mod.Memory()
+		mem := memoryOf(i.mod)
 		if mem == nil {
 			return nil
 		}
-		i.memory = &Memory{mem: mem}
+		i.memory = &Memory{mem: mem, inst: i}
 	}
 	return i.memory
 }
@@ -358,7 +372,13 @@ func (f *Func) Call(ctx context.Context, stack []uint64) error {
 		f.busy = true
 		defer func() { f.busy = false }()
 	}
-	if err := fn.CallWithStack(ctx, stack); err != nil {
+	if ctx.Err() != nil {
+		return callError(ctx, f.inst, ctx.Err())
+	}
+	stop := f.inst.dom.arm(ctx)
+	err := fn.CallWithStack(ctx, stack)
+	stop()
+	if err != nil {
 		return callError(ctx, f.inst, err)
 	}
 	return nil
@@ -383,7 +403,7 @@ func callError(ctx context.Context, inst *Instance, err error) error {
 	if errors.Is(err, ErrTimeout) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return timeoutError()
 	}
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || (errors.Is(ctx.Err(), context.Canceled) && inst.interrupted()) {
 		return fmt.Errorf("guest call canceled: %w", context.Canceled)
 	}
 	// From a nested call, re-panicked by a host function.
@@ -402,11 +422,31 @@ func callError(ctx context.Context, inst *Instance, err error) error {
 	}
 	trap := newTrapError(err)
 	if inst != nil && inst.mod != nil {
-		if mem := inst.mod.Memory(); mem != nil {
+		if mem := memoryOf(inst.mod); mem != nil {
 			trap.noteMemory(uint64(mem.Size()), inst.module.eng.memLimit)
 		}
 	}
 	return trap
+}
+
+// interrupted reports whether the instance's domain was interrupted.
+func (i *Instance) interrupted() bool {
+	if i == nil || i.dom == nil {
+		return false
+	}
+	i.dom.mu.Lock()
+	defer i.dom.mu.Unlock()
+	return i.dom.fired
+}
+
+// memoryOf returns mod's memory or nil. wazero returns a module without
+// memory's missing memory as a typed nil inside api.Memory.
+func memoryOf(mod api.Module) api.Memory {
+	mem := mod.Memory()
+	if mem == nil || reflect.ValueOf(mem).IsNil() {
+		return nil
+	}
+	return mem
 }
 
 func timeoutError() error { return fmt.Errorf("%w: %w", ErrTimeout, context.DeadlineExceeded) }
@@ -418,12 +458,17 @@ func timeoutError() error { return fmt.Errorf("%w: %w", ErrTimeout, context.Dead
 // export stored in an interface (cabi.Memory) fails accesses instead of
 // panicking.
 type Memory struct {
-	mem api.Memory
+	mem  api.Memory
+	inst *Instance // nil for a memory not owned by an Instance
 }
+
+// gone reports whether the memory's instance was closed: its pages may
+// already belong to another instance.
+func (m *Memory) gone() bool { return m == nil || (m.inst != nil && m.inst.closed) }
 
 // Read returns n bytes at off, or false if [off, off+n) is out of bounds.
 func (m *Memory) Read(off, n uint32) ([]byte, bool) {
-	if m == nil {
+	if m.gone() {
 		return nil, false
 	}
 	return m.mem.Read(off, n)
@@ -431,7 +476,7 @@ func (m *Memory) Read(off, n uint32) ([]byte, bool) {
 
 // Write copies b to off, or returns false if it does not fit.
 func (m *Memory) Write(off uint32, b []byte) bool {
-	if m == nil {
+	if m.gone() {
 		return false
 	}
 	return m.mem.Write(off, b)
@@ -439,7 +484,7 @@ func (m *Memory) Write(off uint32, b []byte) bool {
 
 // Size returns the size in bytes.
 func (m *Memory) Size() uint32 {
-	if m == nil {
+	if m.gone() {
 		return 0
 	}
 	return m.mem.Size()
@@ -448,7 +493,7 @@ func (m *Memory) Size() uint32 {
 // Grow adds pages 64 KiB pages and returns the previous size in pages, or
 // false if that would pass the memory's maximum or the engine's limit.
 func (m *Memory) Grow(pages uint32) (previous uint32, ok bool) {
-	if m == nil {
+	if m.gone() {
 		return 0, false
 	}
 	return m.mem.Grow(pages)

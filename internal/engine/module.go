@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/wisp-dev/wisp/internal/engine/rewrite"
 )
 
 var (
@@ -39,6 +42,27 @@ type Module struct {
 	funcNames []string       // exported functions, sorted
 	funcIndex map[string]int // name -> index in funcNames (Instance.funcs)
 	memNames  []string       // names the memory is exported under, sorted
+	// importModules are the distinct module names of the imports.
+	importModules []string
+	// interrupt and start are the export names rewrite.Instrument gave the
+	// interrupt flag and the start function ("" if none); they are hidden
+	// from Exports.
+	interrupt, start string
+	// Data segments before and after rewrite.MergeData, for diagnostics.
+	DataSegments, MergedDataSegments int
+
+	// image is the memory content a fresh instance starts with, written
+	// by the memory allocator: the module's data segments (which
+	// rewrite.Restorable moved out of the binary), or a snapshot's memory.
+	// Without stripped, the data segments are still in the binary.
+	image    []rewrite.Segment
+	stripped bool
+	// globals are the mutable globals Restorable exported, and
+	// snapReason why Snapshot is impossible ("" if it is possible).
+	globals    []rewrite.Global
+	snapReason string
+	// snap is set on a module made by Snapshot.
+	snap *snapshot
 }
 
 // Compile validates and compiles a core module. Errors say why the bytes are
@@ -56,16 +80,31 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (m *Module, err error
 			m, err = nil, fmt.Errorf("invalid WebAssembly module: compiler panic: %v", r)
 		}
 	}()
-	compiled, err := e.rt.CompileModule(ctx, wasm)
+	prepared, inst, rs, st, err := prepare(wasm)
+	if err != nil {
+		// Report wazero's reason if the original is invalid too.
+		if _, cerr := e.rt.CompileModule(ctx, wasm); cerr != nil {
+			return nil, fmt.Errorf("invalid WebAssembly module: %w", cerr)
+		}
+		return nil, fmt.Errorf("unsupported WebAssembly module: %w", err)
+	}
+	compiled, err := e.rt.CompileModule(ctx, prepared)
 	if err != nil {
 		return nil, fmt.Errorf("invalid WebAssembly module: %w", err)
 	}
-	m = &Module{eng: e, compiled: compiled}
+	m = &Module{eng: e, compiled: compiled, interrupt: inst.Interrupt, start: inst.Start,
+		DataSegments: st.Before, MergedDataSegments: st.After,
+		image: rs.Image, stripped: rs.Stripped, globals: rs.Globals, snapReason: rs.Reason}
 	// A shape we cannot parse (an encoding newer than this parser) only
 	// costs import diagnostics and start-function caller lookup, so it is
 	// not an error; hasStart errs on the safe side.
 	if m.shape, err = parseShape(wasm); err != nil {
 		m.shape = moduleShape{hasStart: true}
+	}
+	for _, imp := range m.shape.imports {
+		if !slices.Contains(m.importModules, imp.module) {
+			m.importModules = append(m.importModules, imp.module)
+		}
 	}
 	m.funcNames = m.Exports()
 	m.funcIndex = make(map[string]int, len(m.funcNames))
@@ -79,18 +118,49 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (m *Module, err error
 	return m, nil
 }
 
+// prepare rewrites a module for the engine: data segments merged (cheaper
+// instantiation), made restorable (data segments moved into an image the
+// engine writes itself, mutable globals exported: what snapshots need),
+// then instrumented for interrupts (deadlines). An error means the module
+// cannot be instrumented (malformed, or an instruction beyond WebAssembly
+// 2.0), which would leave its deadline unenforceable.
+func prepare(wasm []byte) ([]byte, rewrite.Instrumented, rewrite.RestorableModule, rewrite.DataStats, error) {
+	merged, st, err := rewrite.MergeData(wasm)
+	if err != nil {
+		return nil, rewrite.Instrumented{}, rewrite.RestorableModule{}, st, err
+	}
+	rs, err := rewrite.Restorable(merged)
+	if err != nil {
+		// Not restorable: the module runs as merged, without snapshots.
+		rs = rewrite.RestorableModule{Wasm: merged, Reason: err.Error()}
+	}
+	inst, err := rewrite.Instrument(rs.Wasm)
+	if err != nil {
+		return nil, inst, rs, st, fmt.Errorf("cannot add deadline checks: %w", err)
+	}
+	rs.Wasm = nil
+	return inst.Wasm, inst, rs, st, nil
+}
+
 // Exports returns the names of the module's exported functions, sorted.
 func (m *Module) Exports() []string {
 	fns := m.compiled.ExportedFunctions()
 	names := make([]string, 0, len(fns))
 	for name := range fns {
-		names = append(names, name)
+		if name != m.start {
+			names = append(names, name)
+		}
 	}
 	sort.Strings(names)
 	return names
 }
 
-// Close releases the compiled code.
+// Close releases the compiled code. Closing a module made by Snapshot only
+// drops the snapshot; the code belongs to the module it was made from.
 func (m *Module) Close(ctx context.Context) error {
+	if m.snap != nil {
+		m.image = nil
+		return nil
+	}
 	return m.compiled.Close(ctx)
 }

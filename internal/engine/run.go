@@ -44,18 +44,32 @@ func (m *Module) Run(ctx context.Context, rc RunConfig) (exitCode uint32, err er
 	if err != nil {
 		return 0, err
 	}
-	mod, err := m.eng.rt.InstantiateModule(ctx, m.compiled, cfg)
+	mod, alloc, err := m.instantiate(ctx, cfg)
 	if err != nil {
+		alloc.release()
 		return m.result(ctx, nil, err)
 	}
 	defer mod.Close(context.WithoutCancel(ctx))
 
+	// The deadline interrupts the guest through its interrupt flag.
+	dom := &domain{}
+	if g, ok := mod.ExportedGlobal(m.interrupt).(api.MutableGlobal); ok {
+		dom.add(g)
+	}
+	stop := dom.arm(ctx)
+	defer stop()
+
+	if m.start != "" && m.snap == nil {
+		if _, err := mod.ExportedFunction(m.start).Call(ctx); err != nil {
+			return m.result(ctx, mod, err)
+		}
+	}
 	entry := rc.Entrypoint
 	if entry == "" {
 		entry = "_start"
 	}
 	fn := mod.ExportedFunction(entry)
-	if fn == nil {
+	if fn == nil || entry == m.start || entry == m.interrupt {
 		return 0, fmt.Errorf("module has no exported function %q", entry)
 	}
 	_, err = fn.Call(ctx)
@@ -119,13 +133,16 @@ func (m *Module) result(ctx context.Context, mod api.Module, err error) (uint32,
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return 0, fmt.Errorf("%w: %w", ErrTimeout, context.DeadlineExceeded)
 	}
+	if errors.Is(ctx.Err(), context.Canceled) && mod != nil {
+		return 0, fmt.Errorf("guest run canceled: %w", context.Canceled)
+	}
 	if mod == nil {
 		// Instantiation itself failed: unresolved imports, a bad config, or
 		// a trap in the start section.
 		return 0, fmt.Errorf("instantiating module: %w", err)
 	}
 	trap := newTrapError(err)
-	if mem := mod.Memory(); mem != nil {
+	if mem := memoryOf(mod); mem != nil {
 		trap.noteMemory(uint64(mem.Size()), m.eng.memLimit)
 	}
 	return 0, trap
