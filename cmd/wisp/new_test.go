@@ -38,7 +38,7 @@ func TestNewList(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%v: exit %d", args, code)
 		}
-		for _, id := range []string{"http-go", "http-c", "http-rust", "static-fileserver", "http-go-wagi", "redis-go"} {
+		for _, id := range []string{"http-go", "http-c", "http-rust", "static-fileserver", "http-go-wagi", "redis-go", "mqtt-go", "cron-go"} {
 			if !strings.Contains(out, id) {
 				t.Errorf("%v output lacks %s:\n%s", args, id, out)
 			}

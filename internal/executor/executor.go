@@ -17,6 +17,7 @@ import (
 
 	"github.com/wisp-dev/wisp/internal/appfs"
 	"github.com/wisp-dev/wisp/internal/component"
+	"github.com/wisp-dev/wisp/internal/component/wit"
 	"github.com/wisp-dev/wisp/internal/engine"
 	"github.com/wisp-dev/wisp/internal/logs"
 	"github.com/wisp-dev/wisp/pkg/lockedapp"
@@ -142,6 +143,11 @@ func speaksCanonicalABI(exports []string) bool {
 	for _, e := range exports {
 		iface, _, ok := strings.Cut(e, "#")
 		if ok && strings.Contains(iface, ":") && strings.Contains(iface, "/") {
+			return true
+		}
+		// A world-level function of a known world (the MQTT trigger's
+		// handle-message, cron's handle-cron-event).
+		if _, ok := wit.Builtin().WorldExportFunc(e); ok {
 			return true
 		}
 	}

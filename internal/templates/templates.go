@@ -173,7 +173,77 @@ var builtins = []*Template{
 		dir:   "builtin/redis-go",
 		goSDK: true,
 	},
+	{
+		ID:          "mqtt-go",
+		Description: "MQTT message handler using standard Go and the Wisp Go SDK",
+		Tags:        []string{"mqtt", "go"},
+		// As the spin-trigger-mqtt plugin's mqtt-rust template. The broker
+		// settings are the application's ([application.trigger.mqtt]), so
+		// `wisp add` asks only for the topic and QoS.
+		Parameters: []Parameter{
+			descriptionParam,
+			{
+				Name:        "mqtt-address",
+				Prompt:      "MQTT broker address",
+				Default:     "mqtt://localhost:1883",
+				NewOnly:     true,
+				Pattern:     regexp.MustCompile(`^(mqtts?|tcp|ssl|tls|wss?)://[^\s"\\]+$`),
+				PatternHelp: `a broker URL such as "mqtt://localhost:1883" (mqtt, mqtts, tcp, ssl, tls, ws or wss)`,
+			},
+			{Name: "mqtt-username", Prompt: "MQTT username", NewOnly: true, Pattern: tomlStringPattern, PatternHelp: tomlStringHelp},
+			{Name: "mqtt-password", Prompt: "MQTT password", NewOnly: true, Pattern: tomlStringPattern, PatternHelp: tomlStringHelp},
+			{
+				Name:        "mqtt-keep-alive-interval",
+				Prompt:      "MQTT keep-alive interval (seconds, 0-65535)",
+				Default:     "30",
+				NewOnly:     true,
+				Pattern:     regexp.MustCompile(`^(6553[0-5]|655[0-2]\d|65[0-4]\d{2}|6[0-4]\d{3}|[1-5]\d{4}|[1-9]\d{0,3}|0)$`),
+				PatternHelp: `a number of seconds from 0 to 65535`,
+			},
+			{
+				Name:        "mqtt-topic",
+				Prompt:      "MQTT topic (filter)",
+				Default:     "messages",
+				Pattern:     regexp.MustCompile(`^[^\s"\\{}]+$`),
+				PatternHelp: `a topic or topic filter without spaces, quotes or braces, e.g. "sensors/+/temperature"`,
+			},
+			{
+				Name:        "mqtt-qos",
+				Prompt:      "MQTT QoS (0, 1 or 2)",
+				Default:     "1",
+				Pattern:     regexp.MustCompile(`^[0-2]$`),
+				PatternHelp: `0, 1 or 2`,
+			},
+		},
+		dir:   "builtin/mqtt-go",
+		goSDK: true,
+	},
+	{
+		ID:          "cron-go",
+		Description: "Cron event handler using standard Go and the Wisp Go SDK",
+		Tags:        []string{"cron", "go"},
+		Parameters: []Parameter{
+			descriptionParam,
+			{
+				Name:    "cron-expression",
+				Prompt:  "Cron expression (seconds first)",
+				Default: "1/2 * * * * *",
+				// Six fields (an optional seventh, the year) or a
+				// descriptor; the manifest check says more if it is wrong.
+				Pattern:     regexp.MustCompile(`^(@[a-z]+( [0-9a-z.]+)?|[^\s"\\{}]+( [^\s"\\{}]+){5,6})$`),
+				PatternHelp: `six fields, seconds first ("0 */5 * * * *": every five minutes), or a descriptor such as "@hourly" or "@every 1m30s"`,
+			},
+		},
+		dir:   "builtin/cron-go",
+		goSDK: true,
+	},
 }
+
+// tomlStringPattern accepts values that fit in a TOML basic string as is.
+var (
+	tomlStringPattern = regexp.MustCompile(`^[^"\\\x00-\x1f]*$`)
+	tomlStringHelp    = `one line without '"' or '\'`
+)
 
 func mustSub(fsys fs.FS, dir string) fs.FS {
 	sub, err := fs.Sub(fsys, dir)

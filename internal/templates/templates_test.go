@@ -65,9 +65,9 @@ func TestNewAppEveryTemplate(t *testing.T) {
 				if m.Triggers[0].HTTP == nil || m.Triggers[0].HTTP.Executor.Type == manifest.ExecutorWAGI {
 					t.Errorf("want a wasi:http trigger, got %+v", m.Triggers[0])
 				}
-			case "redis-go":
-				if m.Triggers[0].Type != "redis" {
-					t.Errorf("want a redis trigger, got %+v", m.Triggers[0])
+			case "redis-go", "mqtt-go", "cron-go":
+				if want := strings.TrimSuffix(tmpl.ID, "-go"); m.Triggers[0].Type != want {
+					t.Errorf("want a %s trigger, got %+v", want, m.Triggers[0])
 				}
 			default:
 				if m.Triggers[0].HTTP == nil || m.Triggers[0].HTTP.Executor.Type != manifest.ExecutorWAGI {
@@ -168,7 +168,7 @@ func TestAddComponentKeepsManifestText(t *testing.T) {
 	custom := "# Top comment kept by wisp add\n" + readFile(t, path) + "\n# trailing comment\n   \n"
 	os.WriteFile(path, []byte(custom), 0o644)
 
-	for _, id := range []string{"http-go", "http-c", "http-rust", "static-fileserver", "http-go-wagi", "redis-go"} {
+	for _, id := range []string{"http-go", "http-c", "http-rust", "static-fileserver", "http-go-wagi", "redis-go", "cron-go"} {
 		name := strings.ReplaceAll(id, "-", "_")
 		if err := addComponent(t, id, path, name); err != nil {
 			t.Fatalf("add %s: %v", id, err)
@@ -189,7 +189,7 @@ func TestAddComponentKeepsManifestText(t *testing.T) {
 	if fs := m.Components["static-fileserver"].Files; len(fs) != 1 || fs[0].Source != "static_fileserver/assets" {
 		t.Errorf("fileserver files = %+v", fs)
 	}
-	for _, f := range []string{"http_go/main.go", "http_go/go.mod", "http_go/wisp-sdk-go/go.mod", "redis_go/wisp-sdk-go/redistrigger/redistrigger.go", "http_go_wagi/main.go", "http_c/main.c", "http_rust/src/main.rs", "static_fileserver/assets/index.html", "static_fileserver/fileserver.go"} {
+	for _, f := range []string{"http_go/main.go", "http_go/go.mod", "http_go/wisp-sdk-go/go.mod", "redis_go/wisp-sdk-go/redistrigger/redistrigger.go", "cron_go/wisp-sdk-go/crontrigger/crontrigger.go", "http_go_wagi/main.go", "http_c/main.c", "http_rust/src/main.rs", "static_fileserver/assets/index.html", "static_fileserver/fileserver.go"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
@@ -277,7 +277,7 @@ func requireToolchain(t *testing.T, id string) {
 	}
 	ctx := context.Background()
 	switch id {
-	case "http-go", "http-go-wagi", "redis-go", "static-fileserver":
+	case "http-go", "http-go-wagi", "redis-go", "mqtt-go", "cron-go", "static-fileserver":
 		if _, err := exec.LookPath("go"); err != nil {
 			missing(err)
 		}
@@ -306,4 +306,104 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestTriggerTemplatesManifests: the MQTT and cron templates write the
+// plugin-compatible shape Wisp's triggers read: the broker in
+// [application.trigger.mqtt], topic and qos per trigger, cron_expression
+// per trigger; `wisp add` asks only for what belongs to the component.
+func TestTriggerTemplatesManifests(t *testing.T) {
+	tmpl, _ := Lookup("mqtt-go")
+	values, err := tmpl.ResolveValues(ModeNew, map[string]string{
+		"mqtt-address": "mqtt://broker:1883", "mqtt-username": "u", "mqtt-password": "p",
+		"mqtt-keep-alive-interval": "15", "mqtt-topic": "sensors/+/temp", "mqtt-qos": "2",
+	}, Vars("m", "."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := tmpl.NewApp(dir, "m", values); err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"address": "mqtt://broker:1883", "username": "u", "password": "p", "keep_alive_interval": "15"}
+	for k, v := range want {
+		if got := m.Application.TriggerConfig["mqtt"][k]; got != v {
+			t.Errorf("[application.trigger.mqtt] %s = %v, want %v", k, got, v)
+		}
+	}
+	if mt := m.Triggers[0].MQTT; mt == nil || mt.Topic != "sensors/+/temp" || mt.QoS != 2 || m.Triggers[0].Component != "m" {
+		t.Errorf("trigger = %+v %+v", m.Triggers[0], mt)
+	}
+	add, err := tmpl.ResolveValues(ModeAdd, nil, Vars("x", "x"))
+	if err != nil || len(add) != 2 || add["mqtt-topic"] != "messages" || add["mqtt-qos"] != "1" {
+		t.Errorf("add values = %v, %v; want mqtt-topic and mqtt-qos only", add, err)
+	}
+	for _, given := range []map[string]string{
+		{"mqtt-address": "http://broker"},
+		{"mqtt-qos": "3"},
+		{"mqtt-keep-alive-interval": "65536"},
+		{"mqtt-topic": "a b"},
+		{"mqtt-password": `p"w`},
+	} {
+		if _, err := tmpl.ResolveValues(ModeNew, given, Vars("m", ".")); err == nil {
+			t.Errorf("mqtt-go accepted %v", given)
+		}
+	}
+
+	tmpl, _ = Lookup("cron-go")
+	m = newApp(t, "cron-go", t.TempDir(), "c")
+	if ct := m.Triggers[0].Cron; ct == nil || ct.CronExpression != "1/2 * * * * *" {
+		t.Errorf("cron trigger = %+v", ct)
+	}
+	for _, expr := range []string{"* * * * * *", "0 */5 * * * * *", "@hourly", "@every 1m30s"} {
+		if _, err := tmpl.ResolveValues(ModeNew, map[string]string{"cron-expression": expr}, Vars("c", ".")); err != nil {
+			t.Errorf("cron-expression %q: %v", expr, err)
+		}
+	}
+	for _, expr := range []string{"* * * * *", `"`, "", "{{ x }} * * * * *"} {
+		if _, err := tmpl.ResolveValues(ModeNew, map[string]string{"cron-expression": expr}, Vars("c", ".")); err == nil {
+			t.Errorf("cron-expression %q accepted", expr)
+		}
+	}
+}
+
+// TestAddMQTTComponent: `wisp add mqtt-go` adds a subscription on the
+// application's broker, and refuses an app without one (the manifest
+// would not load) without touching anything.
+func TestAddMQTTComponent(t *testing.T) {
+	dir := t.TempDir()
+	newApp(t, "mqtt-go", dir, "first")
+	path := filepath.Join(dir, "spin.toml")
+	if err := addComponent(t, "mqtt-go", path, "second"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Triggers) != 2 || m.Triggers[1].Component != "second" || m.Triggers[1].MQTT == nil || m.Triggers[1].MQTT.Topic != "messages" {
+		t.Errorf("triggers = %+v", m.Triggers)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "second", "wisp-sdk-go", "mqtttrigger", "mqtttrigger.go")); err != nil {
+		t.Error(err)
+	}
+
+	dir = t.TempDir()
+	newApp(t, "http-go", dir, "web")
+	path = filepath.Join(dir, "spin.toml")
+	before := readFile(t, path)
+	err = addComponent(t, "mqtt-go", path, "listener")
+	if err == nil || !strings.Contains(err.Error(), "[application.trigger.mqtt]") {
+		t.Fatalf("add to an app without a broker: %v", err)
+	}
+	if readFile(t, path) != before {
+		t.Error("manifest changed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "listener")); err == nil {
+		t.Error("component directory created")
+	}
 }

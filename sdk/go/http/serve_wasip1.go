@@ -116,12 +116,13 @@ func newRequest(h uint32) (*http.Request, *body) {
 		RequestURI:    pathWithQuery,
 		RemoteAddr:    header.Get("Spin-Client-Addr"),
 	}
+	// Without Content-Length the length is unknown (-1): the host drops
+	// hop-by-hop headers such as Transfer-Encoding, so a chunked body and
+	// no body look alike here.
 	if cl := header.Get("Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			r.ContentLength = n
 		}
-	} else if header.Get("Transfer-Encoding") == "" {
-		r.ContentLength = 0
 	}
 	return r, b
 }

@@ -1,0 +1,7 @@
+module example.com/mqtt-go
+
+go 1.26
+
+require github.com/wisp-dev/wisp/sdk/go v0.0.0
+
+replace github.com/wisp-dev/wisp/sdk/go => ../../sdk/go
