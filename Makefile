@@ -25,11 +25,10 @@ vet:
 test: deps services vet
 	$(GO) test -race -timeout 40m ./...
 
-# Fresh-instance latency table, then the HTTP trigger benchmarks, each
-# against a native net/http baseline measured in the same run (see bench/README.md).
+# Issue #7's suite: one table of fresh-instance latency and HTTP req/s, p50/p99
+# per guest, against native net/http (and jco) measured in the same run (see bench/README.md).
 bench: deps
-	$(GO) test -run '^$$' -bench ColdStart -benchtime 1x -count 1 ./bench/
-	$(GO) test -run '^$$' -bench 'HTTPHello|ComponentHTTP|Instantiate$$' -benchtime 3s -count 1 ./bench/
+	$(GO) test -run '^$$' -bench '^BenchmarkSuite$$' -benchtime 1x -count 1 -timeout 30m ./bench/
 
 # Short fuzzing pass over every decoder (FUZZTIME=5m for a longer run).
 FUZZTIME ?= 30s

@@ -124,17 +124,9 @@ func hammerUntil(b *testing.B, url string, n, c int, deadline time.Time) result 
 					return
 				}
 				t0 := time.Now()
-				resp, err := client.Get(url)
-				if err == nil {
-					var bs []byte
-					bs, err = io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if err == nil && (resp.StatusCode != 200 || len(bs) == 0) {
-						err = fmt.Errorf("status %d, %d body bytes", resp.StatusCode, len(bs))
-					}
-					if err == nil && i == 0 {
-						body.Store(string(bs))
-					}
+				bs, err := getOK(client, url)
+				if err == nil && i == 0 {
+					body.Store(string(bs))
 				}
 				lat[i] = time.Since(t0)
 				if err != nil {
@@ -164,6 +156,21 @@ func hammerUntil(b *testing.B, url string, n, c int, deadline time.Time) result 
 		r.firstBodySeen = s
 	}
 	return r
+}
+
+// getOK GETs url and reads the body; anything but a 200 with a body is an
+// error.
+func getOK(client *http.Client, url string) ([]byte, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil && (resp.StatusCode != http.StatusOK || len(bs) == 0) {
+		err = fmt.Errorf("status %d, %d body bytes", resp.StatusCode, len(bs))
+	}
+	return bs, err
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {
