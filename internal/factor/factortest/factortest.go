@@ -44,6 +44,12 @@ func Configure(t testing.TB, ac *factor.AppContext, factors ...factor.Factor) *f
 	if err != nil {
 		t.Fatalf("factortest: %v", err)
 	}
+	return configure(t, set, ac)
+}
+
+// configure is Configure for a Set already built.
+func configure(t testing.TB, set *factor.Set, ac *factor.AppContext) *factor.App {
+	t.Helper()
 	app, err := set.ConfigureApp(context.Background(), ac)
 	if err != nil {
 		t.Fatalf("factortest: ConfigureApp: %v", err)
@@ -101,4 +107,20 @@ func Call(t testing.TB, ctx context.Context, ifaces []component.Interface, iface
 func TryCall(t testing.TB, ctx context.Context, ifaces []component.Interface, iface, fn string, args ...any) ([]any, error) {
 	t.Helper()
 	return Func(t, ifaces, iface, fn)(ctx, &component.Call{}, args)
+}
+
+// ConfigureErr is the error configuring ac's app with factors returns:
+// for tests of what ConfigureApp rejects. An app that configures is
+// closed.
+func ConfigureErr(t testing.TB, ac *factor.AppContext, factors ...factor.Factor) error {
+	t.Helper()
+	set, err := factor.NewSet(factors...)
+	if err != nil {
+		t.Fatalf("factortest: %v", err)
+	}
+	app, err := set.ConfigureApp(context.Background(), ac)
+	if err == nil {
+		app.Close()
+	}
+	return err
 }

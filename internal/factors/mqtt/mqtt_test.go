@@ -28,15 +28,6 @@ const (
 	other
 )
 
-func mustPolicy(t testing.TB, allowed ...string) *outbound.Policy {
-	t.Helper()
-	p, err := outbound.NewPolicy(allowed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 type env struct {
 	t      *testing.T
 	app    *factor.App
@@ -140,7 +131,7 @@ func TestPublish(t *testing.T) {
 			topic := "wisp/test/" + testsvc.Unique(t)
 			msgs := subscribe(t, sub, topic)
 			address := fmt.Sprintf("mqtt://%s?client_id=%s", hostPort, testsvc.Unique(t))
-			ctx := e.instance(mustPolicy(t, "mqtt://"+hostPort))
+			ctx := e.instance(factortest.Policy(t, "mqtt://"+hostPort))
 			c := e.open(ctx, address)
 			defer c.Drop()
 			for qos := range uint32(3) {
@@ -168,7 +159,7 @@ func TestPooling(t *testing.T) {
 	msgs := subscribe(t, sub, topic)
 	clientID := testsvc.Unique(t)
 	address := fmt.Sprintf("mqtt://%s?client_id=%s", hostPort, clientID)
-	p := mustPolicy(t, "mqtt://"+hostPort)
+	p := factortest.Policy(t, "mqtt://"+hostPort)
 	e := newEnv(t, mqtt.New(), "")
 	ctx1, ctx2 := e.instance(p), e.instance(p)
 	c1, c2 := e.open(ctx1, address), e.open(ctx2, address)
@@ -235,9 +226,9 @@ func TestDenied(t *testing.T) {
 	address := "mqtt://user:s3cr3t@" + ln.Addr().String() + "?client_id=x"
 	e := newEnv(t, mqtt.New(), "")
 	for name, ctx := range map[string]context.Context{
-		"other host":   e.instance(mustPolicy(t, "mqtt://10.1.2.3:1883")),
-		"other port":   e.instance(mustPolicy(t, "mqtt://127.0.0.1:1")),
-		"other scheme": e.instance(mustPolicy(t, "mqtts://127.0.0.1:*")),
+		"other host":   e.instance(factortest.Policy(t, "mqtt://10.1.2.3:1883")),
+		"other port":   e.instance(factortest.Policy(t, "mqtt://127.0.0.1:1")),
+		"other scheme": e.instance(factortest.Policy(t, "mqtts://127.0.0.1:*")),
 		"no policy":    factortest.Prepare(t, e.app, "a"),
 	} {
 		v := e.call(ctx, "[static]connection.open", address, "u", "pw-s3cr3t", uint64(30)).Value.(cabi.Variant)
@@ -260,7 +251,7 @@ func TestDenied(t *testing.T) {
 // brokers connection-failed without the password; bad keep-alive other.
 func TestOpenErrors(t *testing.T) {
 	e := newEnv(t, mqtt.New(), "")
-	ctx := e.instance(mustPolicy(t, "*://*:*"))
+	ctx := e.instance(factortest.Policy(t, "*://*:*"))
 	for _, addr := range []string{
 		"mqtt://127.0.0.1:1883",                     // no client_id: required, as in Spin
 		"mqtt://127.0.0.1:1883?client_id=",          // empty
@@ -296,7 +287,7 @@ func TestOpenErrors(t *testing.T) {
 func TestPublishErrors(t *testing.T) {
 	hostPort, _ := broker(t)
 	e := newEnv(t, mqtt.New(), "[outbound_mqtt]\nmax_payload_size_bytes = 4\n")
-	ctx := e.instance(mustPolicy(t, "mqtt://"+hostPort))
+	ctx := e.instance(factortest.Policy(t, "mqtt://"+hostPort))
 	c := e.open(ctx, fmt.Sprintf("mqtt://%s?client_id=%s", hostPort, testsvc.Unique(t)))
 	defer c.Drop()
 	for _, tc := range []struct {
@@ -325,7 +316,7 @@ func TestPublishErrors(t *testing.T) {
 func TestConnectionLimits(t *testing.T) {
 	hostPort, _ := broker(t)
 	address := fmt.Sprintf("mqtt://%s?client_id=%s", hostPort, testsvc.Unique(t))
-	p := mustPolicy(t, "mqtt://"+hostPort)
+	p := factortest.Policy(t, "mqtt://"+hostPort)
 
 	e := newEnv(t, mqtt.NewWithLimits(mqtt.Limits{MaxConnectionsPerInstance: 2}), "")
 	ctx := e.instance(p)
@@ -362,7 +353,7 @@ func TestConnectionLimits(t *testing.T) {
 func TestBadArguments(t *testing.T) {
 	hostPort, _ := broker(t)
 	e := newEnv(t, mqtt.New(), "")
-	ctx := e.instance(mustPolicy(t, "mqtt://"+hostPort))
+	ctx := e.instance(factortest.Policy(t, "mqtt://"+hostPort))
 	c := e.open(ctx, fmt.Sprintf("mqtt://%s?client_id=%s", hostPort, testsvc.Unique(t)))
 	defer c.Drop()
 	for _, call := range [][]any{
@@ -392,8 +383,7 @@ func TestRuntimeConfig(t *testing.T) {
 		"outbound_mqtt = \"x\"\n":                        "must be a table",
 	} {
 		ac := factortest.NewAppContext(t, factortest.NewApp(lockedapp.Component{ID: "a"}), rc)
-		set, _ := factor.NewSet(mqtt.New())
-		_, err := set.ConfigureApp(context.Background(), ac)
+		err := factortest.ConfigureErr(t, ac, mqtt.New())
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", rc, err, want)
 		}
@@ -407,7 +397,7 @@ func TestConcurrentInstances(t *testing.T) {
 	topic := "wisp/test/" + testsvc.Unique(t)
 	msgs := subscribe(t, sub, topic)
 	address := fmt.Sprintf("mqtt://%s?client_id=%s", hostPort, testsvc.Unique(t))
-	p := mustPolicy(t, "mqtt://"+hostPort)
+	p := factortest.Policy(t, "mqtt://"+hostPort)
 	e := newEnv(t, mqtt.New(), "")
 	const workers, rounds = 4, 5
 	errs := make(chan error, workers)
@@ -447,9 +437,9 @@ func TestConcurrentInstances(t *testing.T) {
 // TestTLS: mqtts:// speaks TLS through the policy's dialer: the broker
 // receives a TLS ClientHello.
 func TestTLS(t *testing.T) {
-	hostPort, first := firstBytes(t)
+	hostPort, first := factortest.FirstBytes(t)
 	e := newEnv(t, mqtt.NewWithLimits(mqtt.Limits{ConnectTimeout: 5 * time.Second}), "")
-	ctx := e.instance(mustPolicy(t, "mqtts://"+hostPort))
+	ctx := e.instance(factortest.Policy(t, "mqtts://"+hostPort))
 	v := e.fails(ctx, "[static]connection.open", "mqtts://"+hostPort+"?client_id=a", "", "", uint64(30))
 	if v.Case != connectionFailed {
 		t.Fatalf("TLS to a broker that hangs up: %#v", v)
@@ -457,29 +447,4 @@ func TestTLS(t *testing.T) {
 	if b := <-first; len(b) == 0 || b[0] != 0x16 {
 		t.Fatalf("broker received %x, not a TLS handshake record", b)
 	}
-}
-
-// firstBytes listens on a local port and reports the first bytes the
-// first client sends before hanging up on it.
-func firstBytes(t *testing.T) (string, <-chan []byte) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	first := make(chan []byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			first <- nil
-			return
-		}
-		defer c.Close()
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		b := make([]byte, 3)
-		n, _ := c.Read(b)
-		first <- b[:n]
-	}()
-	return ln.Addr().String(), first
 }

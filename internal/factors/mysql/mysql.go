@@ -91,14 +91,17 @@ func (*Factor) Deps() []string { return nil }
 
 // ConfigureApp takes [outbound_mysql].
 func (f *Factor) ConfigureApp(_ context.Context, ac *factor.AppContext) (factor.AppState, error) {
-	maxConns := 0
-	if raw, ok := ac.RuntimeConfig.Take(ConfigSection); ok {
-		var err error
-		if maxConns, err = rdbms.ParseMaxConnections(ConfigSection, raw); err != nil {
-			return nil, err
-		}
+	limiter, err := rdbms.TakeLimiter(ac.RuntimeConfig, ConfigSection)
+	if err != nil {
+		return nil, err
 	}
-	return &AppState{limits: f.limits, limiter: rdbms.NewLimiter(maxConns), dbs: map[dbKey]*db{}}, nil
+	// An evicted handle's connections close off the guest's path.
+	drop := func(d *sql.DB) { go d.Close() }
+	return &AppState{
+		limits:  f.limits,
+		limiter: limiter,
+		dbs:     rdbms.NewCache[dbKey](f.limits.AddressesPerComponent, drop, errClosed),
+	}, nil
 }
 
 // AppState is the factor's per-app state: a database handle per
@@ -107,10 +110,7 @@ type AppState struct {
 	limits  Limits
 	limiter *rdbms.Limiter
 
-	mu     sync.Mutex
-	closed bool
-	dbs    map[dbKey]*db
-	clock  uint64
+	dbs *rdbms.Cache[dbKey, *sql.DB]
 }
 
 // dbKey identifies a handle: the component, its policy (whose dialer it
@@ -119,11 +119,6 @@ type dbKey struct {
 	component string
 	policy    *outbound.Policy
 	address   string
-}
-
-type db struct {
-	*sql.DB
-	lastUse uint64
 }
 
 var errClosed = errors.New("mysql: app is closed")
@@ -136,56 +131,28 @@ func (s *AppState) Prepare(ctx context.Context, componentID string) (context.Con
 // Close closes every handle; connections still held are closed when the
 // instance drops them.
 func (s *AppState) Close() error {
-	s.mu.Lock()
-	dbs := s.dbs
-	s.dbs, s.closed = nil, true
-	s.mu.Unlock()
 	var errs []error
-	for _, d := range dbs {
+	for _, d := range s.dbs.Close() {
 		errs = append(errs, d.Close())
 	}
 	return errors.Join(errs...)
 }
 
-// db returns the handle for key, creating it and dropping the
-// component's least recently used one if it has too many.
+// db returns the handle for key, creating it (the cache drops the
+// component's least recently used one if it has too many).
 func (s *AppState) db(key dbKey, cfg *driver.Config) (*sql.DB, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errClosed
-	}
-	s.clock++
-	if d, ok := s.dbs[key]; ok {
-		d.lastUse = s.clock
-		return d.DB, nil
-	}
-	var oldest dbKey
-	n := 0
-	for k, d := range s.dbs {
-		if k.component != key.component {
-			continue
+	return s.dbs.Get(key.component, key, func() (*sql.DB, error) {
+		connector, err := driver.NewConnector(cfg)
+		if err != nil {
+			return nil, err
 		}
-		if n == 0 || d.lastUse < s.dbs[oldest].lastUse {
-			oldest = k
-		}
-		n++
-	}
-	if n >= s.limits.AddressesPerComponent {
-		go s.dbs[oldest].Close()
-		delete(s.dbs, oldest)
-	}
-	connector, err := driver.NewConnector(cfg)
-	if err != nil {
-		return nil, err
-	}
-	d := sql.OpenDB(connector)
-	d.SetMaxOpenConns(s.limits.PerAddress)
-	// No idle connections: a released connection is closed, so every open
-	// starts a fresh session, as in Spin.
-	d.SetMaxIdleConns(0)
-	s.dbs[key] = &db{DB: d, lastUse: s.clock}
-	return d, nil
+		d := sql.OpenDB(connector)
+		d.SetMaxOpenConns(s.limits.PerAddress)
+		// No idle connections: a released connection is closed, so every
+		// open starts a fresh session, as in Spin.
+		d.SetMaxIdleConns(0)
+		return d, nil
+	})
 }
 
 type ctxKey struct{}
@@ -209,9 +176,9 @@ func from(ctx context.Context) (*instance, error) {
 
 // conn is the connection resource: one server connection.
 type conn struct {
-	in *instance
-	mu sync.Mutex
-	sc *sql.Conn // nil once dropped
+	mu      sync.Mutex
+	sc      *sql.Conn // nil once dropped
+	release func()    // gives back the instance's and the app's slot
 }
 
 // Drop closes the connection.
@@ -224,8 +191,7 @@ func (c *conn) Drop() {
 		return
 	}
 	go sc.Close() // the driver says goodbye to the server off the guest's path
-	c.in.state.limiter.Release()
-	c.in.open.Put()
+	c.release()
 }
 
 func (c *conn) get() (*sql.Conn, *rdbms.Error) {
@@ -244,22 +210,15 @@ func (in *instance) openConn(ctx context.Context, address string) (*conn, *rdbms
 	if e != nil {
 		return nil, e
 	}
-	if !in.open.Take(in.state.limits.MaxPerInstance) {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "too many connections")
+	wait := in.state.limits.AcquireTimeout
+	release, e := rdbms.Reserve(ctx, &in.open, in.state.limits.MaxPerInstance, in.state.limiter, wait)
+	if e != nil {
+		return nil, e
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			in.open.Put()
-		}
-	}()
-	wait := in.state.limits.AcquireTimeout
-	if !in.state.limiter.Acquire(ctx, wait) {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "too many connections")
-	}
-	defer func() {
-		if !ok {
-			in.state.limiter.Release()
+			release()
 		}
 	}()
 	d, err := in.state.db(dbKey{component: in.component, policy: p, address: address}, cfg)
@@ -273,5 +232,5 @@ func (in *instance) openConn(ctx context.Context, address string) (*conn, *rdbms
 		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%s", scrub(err.Error(), cfg.Passwd))
 	}
 	ok = true
-	return &conn{in: in, sc: sc}, nil
+	return &conn{sc: sc, release: release}, nil
 }

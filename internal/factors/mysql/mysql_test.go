@@ -24,15 +24,6 @@ import (
 
 var ifaces = mysql.New().Interfaces()
 
-func mustPolicy(t testing.TB, allowed ...string) *outbound.Policy {
-	t.Helper()
-	p, err := outbound.NewPolicy(allowed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func setup(t *testing.T, f *mysql.Factor, runtimeConfig string) (ctx context.Context, address string) {
 	t.Helper()
 	address = testsvc.MySQL(t)
@@ -42,7 +33,7 @@ func setup(t *testing.T, f *mysql.Factor, runtimeConfig string) (ctx context.Con
 	}
 	app := factortest.Configure(t, factortest.NewAppContext(t, factortest.NewApp(lockedapp.Component{ID: "a"}), runtimeConfig), f)
 	ctx = factortest.Prepare(t, app, "a")
-	return outbound.WithPolicy(ctx, mustPolicy(t, "mysql://"+u.Host)), address
+	return outbound.WithPolicy(ctx, factortest.Policy(t, "mysql://"+u.Host)), address
 }
 
 func v(c uint32, val any) cabi.Variant { return cabi.Variant{Case: c, Value: val} }
@@ -243,7 +234,7 @@ func TestAddresses(t *testing.T) {
 	if n := accepted.Load(); n != 0 {
 		t.Errorf("denied addresses made %d connections", n)
 	}
-	allowed := outbound.WithPolicy(ctx, mustPolicy(t, "mysql://127.0.0.1:"+port))
+	allowed := outbound.WithPolicy(ctx, factortest.Policy(t, "mysql://127.0.0.1:"+port))
 	if msg := openErr(t, allowed, "mysql://root:s3cret@127.0.0.1:"+port+"/test"); strings.Contains(msg, "s3cret") {
 		t.Errorf("connect failure leaks the password: %q", msg)
 	}

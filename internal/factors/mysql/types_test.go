@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/wisp-dev/wisp/internal/component/cabi"
+	"github.com/wisp-dev/wisp/internal/factor/factortest"
 	"github.com/wisp-dev/wisp/internal/factors/internal/rdbms"
-	"github.com/wisp-dev/wisp/internal/outbound"
 )
 
 func TestDBValue(t *testing.T) {
@@ -57,7 +57,7 @@ func equal(a, b cabi.Variant) bool {
 }
 
 func TestParseAddress(t *testing.T) {
-	p := mustPolicy(t, "mysql://db.example.com:3307")
+	p := factortest.Policy(t, "mysql://db.example.com:3307")
 	cfg, e := parseAddress("mysql://u:p%40ss@db.example.com:3307/my%20db?ssl-mode=REQUIRED&pool_max=3", p)
 	if e != nil {
 		t.Fatal(e)
@@ -72,13 +72,4 @@ func TestParseAddress(t *testing.T) {
 	if _, e := parseAddress("mysql://u:pw@db.example.com/x", p); e == nil {
 		t.Error("default port 3306 allowed by a 3307 entry")
 	}
-}
-
-func mustPolicy(t *testing.T, allowed ...string) *outbound.Policy {
-	t.Helper()
-	p, err := outbound.NewPolicy(allowed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }

@@ -17,10 +17,9 @@ type pool struct {
 	cfg    *pgx.ConnConfig
 	tokens chan struct{}
 
-	mu      sync.Mutex
-	idle    []idleConn // most recently used last
-	closed  bool
-	lastUse uint64 // AppState's use clock, for eviction
+	mu     sync.Mutex
+	idle   []idleConn // most recently used last
+	closed bool
 }
 
 type idleConn struct {

@@ -90,17 +90,16 @@ func (*Factor) Deps() []string { return nil }
 
 // ConfigureApp takes [outbound_pg]. Pools are created on first use.
 func (f *Factor) ConfigureApp(_ context.Context, ac *factor.AppContext) (factor.AppState, error) {
-	maxConns := 0
-	if raw, ok := ac.RuntimeConfig.Take(ConfigSection); ok {
-		var err error
-		if maxConns, err = rdbms.ParseMaxConnections(ConfigSection, raw); err != nil {
-			return nil, err
-		}
+	limiter, err := rdbms.TakeLimiter(ac.RuntimeConfig, ConfigSection)
+	if err != nil {
+		return nil, err
 	}
+	// An evicted pool's held connections close on release.
+	drop := func(p *pool) { p.close() }
 	return &AppState{
 		limits:  f.limits,
-		limiter: rdbms.NewLimiter(maxConns),
-		pools:   map[poolKey]*pool{},
+		limiter: limiter,
+		pools:   rdbms.NewCache[poolKey](f.limits.PoolsPerComponent, drop, errClosed),
 	}, nil
 }
 
@@ -109,10 +108,7 @@ type AppState struct {
 	limits  Limits
 	limiter *rdbms.Limiter
 
-	mu     sync.Mutex
-	closed bool
-	pools  map[poolKey]*pool
-	clock  uint64 // use counter for least-recently-used eviction
+	pools *rdbms.Cache[poolKey, *pool]
 }
 
 // poolKey identifies a pool: the component, its policy (whose dialer the
@@ -134,49 +130,19 @@ func (s *AppState) Prepare(ctx context.Context, componentID string) (context.Con
 // Close closes every pool. Connections still held by instances are closed
 // when released.
 func (s *AppState) Close() error {
-	s.mu.Lock()
-	pools := s.pools
-	s.pools, s.closed = nil, true
-	s.mu.Unlock()
-	for _, p := range pools {
+	for _, p := range s.pools.Close() {
 		p.close()
 	}
 	return nil
 }
 
 // pool returns the pool for key, creating it (connections are made on
-// demand) and closing the component's least recently used pool if it has
-// too many.
+// demand; the cache closes the component's least recently used pool if it
+// has too many).
 func (s *AppState) pool(key poolKey, cfg *pgx.ConnConfig) (*pool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errClosed
-	}
-	s.clock++
-	if p, ok := s.pools[key]; ok {
-		p.lastUse = s.clock
-		return p, nil
-	}
-	var oldest poolKey
-	n := 0
-	for k, p := range s.pools {
-		if k.component != key.component {
-			continue
-		}
-		if n == 0 || p.lastUse < s.pools[oldest].lastUse {
-			oldest = k
-		}
-		n++
-	}
-	if n >= s.limits.PoolsPerComponent {
-		s.pools[oldest].close() // held connections close on release
-		delete(s.pools, oldest)
-	}
-	p := newPool(cfg, s.limits.PoolSize)
-	p.lastUse = s.clock
-	s.pools[key] = p
-	return p, nil
+	return s.pools.Get(key.component, key, func() (*pool, error) {
+		return newPool(cfg, s.limits.PoolSize), nil
+	})
 }
 
 type ctxKey struct{}
@@ -200,10 +166,10 @@ func from(ctx context.Context) (*instance, error) {
 
 // conn is the connection resource: one pooled connection.
 type conn struct {
-	in   *instance
-	pool *pool
-	mu   sync.Mutex
-	pc   *pgx.Conn // nil once dropped
+	pool    *pool
+	mu      sync.Mutex
+	pc      *pgx.Conn // nil once dropped
+	release func()    // gives back the instance's and the app's slot
 }
 
 // Drop returns the connection to its pool.
@@ -216,8 +182,7 @@ func (c *conn) Drop() {
 		return
 	}
 	c.pool.release(pc)
-	c.in.state.limiter.Release()
-	c.in.open.Put()
+	c.release()
 }
 
 // openConn checks address against the policy in ctx and takes a
@@ -233,22 +198,15 @@ func (in *instance) openConn(ctx context.Context, address string, ca *rootCA) (*
 		applyRootCA(&cfg.Config, ca)
 		key.caHash = ca.hash
 	}
-	if !in.open.Take(in.state.limits.MaxPerInstance) {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "too many connections")
+	wait := in.state.limits.AcquireTimeout
+	release, e := rdbms.Reserve(ctx, &in.open, in.state.limits.MaxPerInstance, in.state.limiter, wait)
+	if e != nil {
+		return nil, e
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			in.open.Put()
-		}
-	}()
-	wait := in.state.limits.AcquireTimeout
-	if !in.state.limiter.Acquire(ctx, wait) {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "too many connections")
-	}
-	defer func() {
-		if !ok {
-			in.state.limiter.Release()
+			release()
 		}
 	}()
 	pl, err := in.state.pool(key, cfg)
@@ -262,7 +220,7 @@ func (in *instance) openConn(ctx context.Context, address string, ca *rootCA) (*
 		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%s", redact(err.Error(), address))
 	}
 	ok = true
-	return &conn{in: in, pool: pl, pc: pc}, nil
+	return &conn{pool: pl, pc: pc, release: release}, nil
 }
 
 // get returns the pooled connection, or an error if it was dropped.

@@ -29,15 +29,6 @@ import (
 
 var ifaces = postgres.New().Interfaces()
 
-func mustPolicy(t testing.TB, allowed ...string) *outbound.Policy {
-	t.Helper()
-	p, err := outbound.NewPolicy(allowed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // setup configures the factor for a one-component app and returns the
 // component's call context, allowed to reach the test server.
 func setup(t *testing.T, f *postgres.Factor, runtimeConfig string) (ctx context.Context, address string) {
@@ -49,7 +40,7 @@ func setup(t *testing.T, f *postgres.Factor, runtimeConfig string) (ctx context.
 	}
 	app := factortest.Configure(t, factortest.NewAppContext(t, factortest.NewApp(lockedapp.Component{ID: "a"}), runtimeConfig), f)
 	ctx = factortest.Prepare(t, app, "a")
-	return outbound.WithPolicy(ctx, mustPolicy(t, "postgres://"+u.Host)), address
+	return outbound.WithPolicy(ctx, factortest.Policy(t, "postgres://"+u.Host)), address
 }
 
 func v(c uint32, val any) cabi.Variant { return cabi.Variant{Case: c, Value: val} }
@@ -442,7 +433,7 @@ func TestAddresses(t *testing.T) {
 	}
 
 	// Allowed but nothing answering properly: connection-failed.
-	allowed := outbound.WithPolicy(ctx, mustPolicy(t, "postgres://127.0.0.1:"+port))
+	allowed := outbound.WithPolicy(ctx, factortest.Policy(t, "postgres://127.0.0.1:"+port))
 	if msg := openErr(t, allowed, "postgres://postgres:s3cret@127.0.0.1:"+port+"/test?sslmode=disable&connect_timeout=5"); strings.Contains(msg, "s3cret") {
 		t.Errorf("connect failure leaks the password: %q", msg)
 	}
@@ -538,7 +529,7 @@ func TestConcurrentInstances(t *testing.T) {
 	u, _ := url.Parse(address)
 	app := factortest.Configure(t, factortest.NewAppContext(t, factortest.NewApp(lockedapp.Component{ID: "a"}), ""),
 		postgres.NewWithLimits(postgres.Limits{PoolSize: 2}))
-	policy := mustPolicy(t, "postgres://"+u.Host)
+	policy := factortest.Policy(t, "postgres://"+u.Host)
 	errs := make(chan string, 64)
 	done := make(chan struct{})
 	const workers = 6

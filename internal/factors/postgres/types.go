@@ -178,77 +178,37 @@ func pgParam(v any) (any, error) {
 	case cRangeInt32, cRangeInt64, cRangeDecimal:
 		return rangeParam(pv.Case, pv.Value)
 	case cArrayInt32:
-		l, ok := list(pv.Value)
-		if !ok {
-			return bad()
+		if out, ok := optionList[int32](pv.Value); ok {
+			return out, nil
 		}
-		out := make([]*int32, len(l))
-		for i, e := range l {
-			o, ok := e.(cabi.Option)
-			if !ok {
-				return bad()
-			}
-			if o.Some {
-				n, ok := o.Value.(int32)
-				if !ok {
-					return bad()
-				}
-				out[i] = &n
-			}
-		}
-		return out, nil
+		return bad()
 	case cArrayInt64:
-		l, ok := list(pv.Value)
+		if out, ok := optionList[int64](pv.Value); ok {
+			return out, nil
+		}
+		return bad()
+	case cArrayStr:
+		if out, ok := optionList[string](pv.Value); ok {
+			return out, nil
+		}
+		return bad()
+	case cArrayDecimal:
+		strs, ok := optionList[string](pv.Value)
 		if !ok {
 			return bad()
 		}
-		out := make([]*int64, len(l))
-		for i, e := range l {
-			o, ok := e.(cabi.Option)
-			if !ok {
-				return bad()
-			}
-			if o.Some {
-				n, ok := o.Value.(int64)
-				if !ok {
-					return bad()
-				}
-				out[i] = &n
-			}
-		}
-		return out, nil
-	case cArrayDecimal, cArrayStr:
-		l, ok := list(pv.Value)
-		if !ok {
-			return bad()
-		}
-		strs := make([]*string, len(l))
-		nums := make([]pgtype.Numeric, len(l))
-		for i, e := range l {
-			o, ok := e.(cabi.Option)
-			if !ok {
-				return bad()
-			}
-			if !o.Some {
+		nums := make([]pgtype.Numeric, len(strs))
+		for i, s := range strs {
+			if s == nil {
 				continue
 			}
-			s, ok := o.Value.(string)
-			if !ok {
-				return bad()
+			n, err := decimal(*s)
+			if err != nil {
+				return nil, err
 			}
-			strs[i] = &s
-			if pv.Case == cArrayDecimal {
-				n, err := decimal(s)
-				if err != nil {
-					return nil, err
-				}
-				nums[i] = n
-			}
+			nums[i] = n
 		}
-		if pv.Case == cArrayDecimal {
-			return nums, nil
-		}
-		return strs, nil
+		return nums, nil
 	case cInterval:
 		t, ok := tuple(pv.Value, 3)
 		if !ok {
@@ -276,6 +236,30 @@ func list(v any) ([]any, bool) {
 	}
 	l, ok := v.([]any)
 	return l, ok
+}
+
+// optionList is a list<option<T>> parameter as the []*T pgx encodes as
+// an array (nil elements are NULLs); false if v is not one.
+func optionList[T any](v any) ([]*T, bool) {
+	l, ok := list(v)
+	if !ok {
+		return nil, false
+	}
+	out := make([]*T, len(l))
+	for i, e := range l {
+		o, ok := e.(cabi.Option)
+		if !ok {
+			return nil, false
+		}
+		if o.Some {
+			x, ok := o.Value.(T)
+			if !ok {
+				return nil, false
+			}
+			out[i] = &x
+		}
+	}
+	return out, true
 }
 
 // Integer payloads of tuples; a wrong type (a host bug) reads as an
@@ -583,27 +567,13 @@ func dbValue(m *pgtype.Map, oid uint32, format int16, raw []byte) (cabi.Variant,
 		if err := scan(&v); err != nil {
 			return cabi.Variant{}, err
 		}
-		out := make([]any, len(v))
-		for i, p := range v {
-			out[i] = cabi.None
-			if p != nil {
-				out[i] = cabi.Some(*p)
-			}
-		}
-		return cabi.Variant{Case: c, Value: out}, nil
+		return cabi.Variant{Case: c, Value: options(v)}, nil
 	case cArrayInt64:
 		var v []*int64
 		if err := scan(&v); err != nil {
 			return cabi.Variant{}, err
 		}
-		out := make([]any, len(v))
-		for i, p := range v {
-			out[i] = cabi.None
-			if p != nil {
-				out[i] = cabi.Some(*p)
-			}
-		}
-		return cabi.Variant{Case: c, Value: out}, nil
+		return cabi.Variant{Case: c, Value: options(v)}, nil
 	case cArrayDecimal:
 		var v []pgtype.Numeric
 		if err := scan(&v); err != nil {
@@ -626,14 +596,7 @@ func dbValue(m *pgtype.Map, oid uint32, format int16, raw []byte) (cabi.Variant,
 		if err := scan(&v); err != nil {
 			return cabi.Variant{}, err
 		}
-		out := make([]any, len(v))
-		for i, p := range v {
-			out[i] = cabi.None
-			if p != nil {
-				out[i] = cabi.Some(*p)
-			}
-		}
-		return cabi.Variant{Case: c, Value: out}, nil
+		return cabi.Variant{Case: c, Value: options(v)}, nil
 	case cInterval:
 		var v pgtype.Interval
 		if err := scan(&v); err != nil {
@@ -643,6 +606,19 @@ func dbValue(m *pgtype.Map, oid uint32, format int16, raw []byte) (cabi.Variant,
 	}
 	b := append([]byte{}, raw...)
 	return cabi.Variant{Case: cUnsupported, Value: b}, nil
+}
+
+// options is an array scanned with NULLs (nil elements) as
+// list<option<T>>.
+func options[T any](v []*T) []any {
+	out := make([]any, len(v))
+	for i, p := range v {
+		out[i] = cabi.None
+		if p != nil {
+			out[i] = cabi.Some(*p)
+		}
+	}
+	return out
 }
 
 // rangeValue is a range's WIT tuple. An empty range has no bounds, as in

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wisp-dev/wisp/internal/component/cabi"
+	"github.com/wisp-dev/wisp/internal/factor/factortest"
 	"github.com/wisp-dev/wisp/internal/factors/redis"
 	"github.com/wisp-dev/wisp/internal/testsvc"
 )
@@ -48,7 +49,7 @@ func TestExecute(t *testing.T) {
 		t.Run(iface, func(t *testing.T) {
 			e := newEnv(t, redis.New(), "")
 			e.iface = iface
-			ctx := e.instance(mustPolicy(t, url))
+			ctx := e.instance(factortest.Policy(t, url))
 			k := testsvc.Unique(t)
 			t.Cleanup(func() { direct.Del(context.Background(), k, k+":bin", k+":list", k+":empty") })
 			c := e.open(ctx, url)
@@ -129,7 +130,7 @@ func TestExecuteLimit(t *testing.T) {
 		direct.RPush(bg, k+":list", 1)
 	}
 	e := newEnv(t, redis.NewWithLimits(redis.Limits{MaxResultBytes: 2000}), "")
-	ctx := e.instance(mustPolicy(t, url))
+	ctx := e.instance(factortest.Policy(t, url))
 	c := e.open(ctx, url)
 	defer c.Drop()
 	for _, p := range [][]any{
@@ -152,7 +153,7 @@ func TestExecuteLimit(t *testing.T) {
 func TestExecuteDeadline(t *testing.T) {
 	url := testsvc.Redis(t)
 	e := newEnv(t, redis.New(), "")
-	ctx := e.instance(mustPolicy(t, url))
+	ctx := e.instance(factortest.Policy(t, url))
 	c := e.open(ctx, url)
 	defer c.Drop()
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
@@ -194,7 +195,7 @@ func TestExecuteConnection(t *testing.T) {
 	t.Cleanup(func() { db2.Del(bg, k) })
 
 	e := newEnv(t, redis.New(), "")
-	ctx := e.instance(mustPolicy(t, "redis://"+u.Host))
+	ctx := e.instance(factortest.Policy(t, "redis://"+u.Host))
 	c := e.open(ctx, addr)
 	exec := func(cmd string, p ...any) []any {
 		t.Helper()
@@ -249,7 +250,7 @@ func TestExecuteBrokenServer(t *testing.T) {
 	})
 	addr := "redis://" + srv.Addr
 	e := newEnv(t, redis.New(), "")
-	ctx, cancel := context.WithTimeout(e.instance(mustPolicy(t, addr)), 20*time.Second)
+	ctx, cancel := context.WithTimeout(e.instance(factortest.Policy(t, addr)), 20*time.Second)
 	defer cancel()
 	c := e.open(ctx, addr)
 	defer c.Drop()

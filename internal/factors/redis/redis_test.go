@@ -30,15 +30,6 @@ const (
 	other
 )
 
-func mustPolicy(t testing.TB, allowed ...string) *outbound.Policy {
-	t.Helper()
-	p, err := outbound.NewPolicy(allowed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // env is a configured app and the interfaces to call.
 type env struct {
 	t      *testing.T
@@ -136,7 +127,7 @@ func TestOperations(t *testing.T) {
 		t.Run(iface, func(t *testing.T) {
 			e := newEnv(t, redis.New(), "")
 			e.iface = iface
-			ctx := e.instance(mustPolicy(t, url))
+			ctx := e.instance(factortest.Policy(t, url))
 			bg := context.Background()
 			k := testsvc.Unique(t)
 			t.Cleanup(func() { direct.Del(bg, k, k+":n", k+":set", k+":x", k+":list") })
@@ -273,9 +264,9 @@ func TestDenied(t *testing.T) {
 	addr := "redis://" + ln.Addr().String()
 	e := newEnv(t, redis.New(), "")
 	for name, ctx := range map[string]context.Context{
-		"other host":   e.instance(mustPolicy(t, "redis://10.1.2.3:6379")),
-		"other port":   e.instance(mustPolicy(t, "redis://127.0.0.1:1")),
-		"other scheme": e.instance(mustPolicy(t, "rediss://127.0.0.1:*")),
+		"other host":   e.instance(factortest.Policy(t, "redis://10.1.2.3:6379")),
+		"other port":   e.instance(factortest.Policy(t, "redis://127.0.0.1:1")),
+		"other scheme": e.instance(factortest.Policy(t, "rediss://127.0.0.1:*")),
 		"no policy":    factortest.Prepare(t, e.app, "a"),
 	} {
 		if v := e.fails(ctx, "[static]connection.open", addr); v.Case != invalidAddress {
@@ -295,7 +286,7 @@ func TestDenied(t *testing.T) {
 // TestInvalidAddress: allowed but unusable addresses are invalid-address.
 func TestInvalidAddress(t *testing.T) {
 	e := newEnv(t, redis.New(), "")
-	ctx := e.instance(mustPolicy(t, "*://*:*"))
+	ctx := e.instance(factortest.Policy(t, "*://*:*"))
 	for _, addr := range []string{
 		"unix:///tmp/redis.sock", "http://127.0.0.1:6379", "127.0.0.1:6379",
 		"redis://127.0.0.1:6379/notadb", "redis://127.0.0.1:99999", "redis://[::1",
@@ -312,7 +303,7 @@ func TestInvalidAddress(t *testing.T) {
 func TestErrorsHideSecrets(t *testing.T) {
 	url := testsvc.Redis(t)
 	e := newEnv(t, redis.New(), "")
-	ctx := e.instance(mustPolicy(t, "redis://127.0.0.1:*"))
+	ctx := e.instance(factortest.Policy(t, "redis://127.0.0.1:*"))
 	host := strings.TrimPrefix(url, "redis://")
 	for _, addr := range []string{
 		"redis://user:s3cr3t-pw@127.0.0.1:1",       // refused
@@ -335,7 +326,7 @@ func TestErrorsHideSecrets(t *testing.T) {
 // connections; [outbound_redis] max_connections bounds the app's.
 func TestConnectionLimits(t *testing.T) {
 	url := testsvc.Redis(t)
-	p := mustPolicy(t, url)
+	p := factortest.Policy(t, url)
 
 	e := newEnv(t, redis.NewWithLimits(redis.Limits{MaxConnectionsPerInstance: 2}), "")
 	ctx := e.instance(p)
@@ -384,7 +375,7 @@ func TestConnectionLimits(t *testing.T) {
 // idle ones.
 func TestAddressPool(t *testing.T) {
 	url := testsvc.Redis(t)
-	p := mustPolicy(t, url)
+	p := factortest.Policy(t, url)
 	e := newEnv(t, redis.NewWithLimits(redis.Limits{MaxAddresses: 1}), "")
 	ctx := e.instance(p)
 	e.open(ctx, url+"/0").Drop()
@@ -410,7 +401,7 @@ func TestResultLimit(t *testing.T) {
 	direct.Set(bg, k, strings.Repeat("x", 100), 0)
 	direct.SAdd(bg, k+":s", strings.Repeat("a", 60), strings.Repeat("b", 60))
 	e := newEnv(t, redis.NewWithLimits(redis.Limits{MaxResultBytes: 99}), "")
-	ctx := e.instance(mustPolicy(t, url))
+	ctx := e.instance(factortest.Policy(t, url))
 	c := e.open(ctx, url)
 	defer c.Drop()
 	for _, call := range [][]any{
@@ -431,7 +422,7 @@ func TestResultLimit(t *testing.T) {
 func TestBadArguments(t *testing.T) {
 	url := testsvc.Redis(t)
 	e := newEnv(t, redis.New(), "")
-	ctx := e.instance(mustPolicy(t, url))
+	ctx := e.instance(factortest.Policy(t, url))
 	c := e.open(ctx, url)
 	defer c.Drop()
 	for _, call := range [][]any{
@@ -467,8 +458,7 @@ func TestRuntimeConfig(t *testing.T) {
 		"outbound_redis = 1\n":                        "must be a table",
 	} {
 		ac := factortest.NewAppContext(t, factortest.NewApp(lockedapp.Component{ID: "a"}), rc)
-		set, _ := factor.NewSet(redis.New())
-		_, err := set.ConfigureApp(context.Background(), ac)
+		err := factortest.ConfigureErr(t, ac, redis.New())
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", rc, err, want)
 		}
@@ -483,7 +473,7 @@ func TestConcurrentInstances(t *testing.T) {
 	k := testsvc.Unique(t)
 	defer direct.Del(context.Background(), k)
 	e := newEnv(t, redis.NewWithLimits(redis.Limits{PoolSize: 4}), "")
-	p := mustPolicy(t, url)
+	p := factortest.Policy(t, url)
 	const workers, rounds = 8, 25
 	errs := make(chan error, workers)
 	for range workers {
@@ -527,10 +517,10 @@ func TestConcurrentInstances(t *testing.T) {
 // TestTLS: rediss:// speaks TLS through the policy's dialer: the server
 // receives a TLS ClientHello.
 func TestTLS(t *testing.T) {
-	hostPort, first := firstBytes(t)
+	hostPort, first := factortest.FirstBytes(t)
 	tlsURL := "rediss://" + hostPort
 	e := newEnv(t, redis.New(), "")
-	ctx, cancel := context.WithTimeout(e.instance(mustPolicy(t, tlsURL)), 5*time.Second)
+	ctx, cancel := context.WithTimeout(e.instance(factortest.Policy(t, tlsURL)), 5*time.Second)
 	defer cancel()
 	if v := e.fails(ctx, "[static]connection.open", tlsURL); v.Case != other {
 		t.Fatalf("TLS to a server that hangs up: %#v", v)
@@ -538,29 +528,4 @@ func TestTLS(t *testing.T) {
 	if b := <-first; len(b) == 0 || b[0] != 0x16 {
 		t.Fatalf("server received %x, not a TLS handshake record", b)
 	}
-}
-
-// firstBytes listens on a local port and reports the first bytes the
-// first client sends before hanging up on it.
-func firstBytes(t *testing.T) (string, <-chan []byte) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	first := make(chan []byte, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			first <- nil
-			return
-		}
-		defer c.Close()
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		b := make([]byte, 3)
-		n, _ := c.Read(b)
-		first <- b[:n]
-	}()
-	return ln.Addr().String(), first
 }

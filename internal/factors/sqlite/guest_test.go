@@ -3,17 +3,11 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/wisp-dev/wisp/internal/component"
-	"github.com/wisp-dev/wisp/internal/component/cabi"
-	"github.com/wisp-dev/wisp/internal/engine"
-	"github.com/wisp-dev/wisp/internal/factor"
 	"github.com/wisp-dev/wisp/internal/factor/factortest"
 	"github.com/wisp-dev/wisp/internal/factors/sqlite"
-	"github.com/wisp-dev/wisp/internal/testguest"
 )
 
 // TestGuest runs a real guest through component.LoadCore with the
@@ -22,53 +16,11 @@ import (
 // the guest inserted are on disk afterwards.
 func TestGuest(t *testing.T) {
 	ctx := context.Background()
-	wasm, err := os.ReadFile(testguest.WAT(t, "testdata/sqlguest.wat"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := factor.NewSet(sqlite.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := component.NewHost(set.Interfaces()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(ctx, engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(ctx)
-	c, err := component.LoadCore(ctx, eng, wasm, host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
-
 	ac := factortest.NewAppContext(t, factortest.NewApp(comp("a", "default")), "")
-	app, err := set.ConfigureApp(ctx, ac)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
+	g := factortest.NewGuest(t, factortest.WAT(t, "testdata/sqlguest.wat", nil), ac, sqlite.New())
 	const runs = 3
 	for range runs {
-		inst, err := c.Instantiate(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		callCtx, err := app.Prepare(ctx, "a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := inst.Call(callCtx, "wasi:cli/run@0.2.0", "run")
-		inst.Close(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := res[0].(cabi.Result); r.IsErr {
-			t.Fatal("guest reported failure")
-		}
+		g.Run(ctx, "a")
 	}
 
 	// Durable: an independent connection reads what the guests wrote.
@@ -88,12 +40,7 @@ func TestGuest(t *testing.T) {
 	}
 
 	// Without Prepare the host function traps instead of guessing.
-	inst, err := c.Instantiate(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inst.Close(ctx)
-	if _, err := inst.Call(ctx, "wasi:cli/run@0.2.0", "run"); err == nil {
+	if _, err := g.TryRun(ctx); err == nil {
 		t.Fatal("call without Prepare did not trap")
 	}
 }
@@ -102,48 +49,13 @@ func TestGuest(t *testing.T) {
 // instance is closed: the pool does not leak.
 func TestGuestLeakedConnectionsReleased(t *testing.T) {
 	ctx := context.Background()
-	wasm, err := os.ReadFile(testguest.WAT(t, "testdata/leakguest.wat"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := sqlite.NewWithLimits(sqlite.Limits{MaxOpenConnections: 4})
-	set, _ := factor.NewSet(f)
-	host, err := component.NewHost(set.Interfaces()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := engine.New(ctx, engine.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(ctx)
-	c, err := component.LoadCore(ctx, eng, wasm, host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(ctx)
 	ac := factortest.NewAppContext(t, factortest.NewApp(comp("a", "default")), "")
-	app, err := set.ConfigureApp(ctx, ac)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
+	f := sqlite.NewWithLimits(sqlite.Limits{MaxOpenConnections: 4})
+	g := factortest.NewGuest(t, factortest.WAT(t, "testdata/leakguest.wat", nil), ac, f)
 	for range 50 {
-		inst, err := c.Instantiate(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		callCtx, _ := app.Prepare(ctx, "a")
-		res, err := inst.Call(callCtx, "wasi:cli/run@0.2.0", "run")
-		inst.Close(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := res[0].(cabi.Result); r.IsErr {
-			t.Fatal("guest reported failure")
-		}
+		g.Run(ctx, "a")
 	}
-	st, _ := app.State(sqlite.Name)
+	st, _ := g.App.State(sqlite.Name)
 	d, _ := st.(*sqlite.AppState).Database("default")
 	if open := d.OpenConnections(); open > 8 {
 		t.Fatalf("%d pooled connections open after 50 leaking instances", open)

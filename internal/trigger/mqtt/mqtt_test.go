@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,20 +39,9 @@ source = "guest.wasm"
 `, broker, filter)
 }
 
-func resolve(vars map[string]string) trigger.Resolver {
-	return func(_ context.Context, _ string, tmpl string) (string, error) {
-		out := tmpl
-		for k, v := range vars {
-			out = strings.ReplaceAll(out, "{{ "+k+" }}", v)
-		}
-		return out, nil
-	}
-}
-
 type running struct {
-	trig   *mqtt.Trigger
-	cancel context.CancelFunc
-	done   chan error
+	*triggertest.Running
+	trig *mqtt.Trigger
 }
 
 // start runs the trigger and waits until it is subscribed.
@@ -62,15 +49,13 @@ func start(t *testing.T, a *triggertest.App, broker string) *running {
 	t.Helper()
 	trig, err := mqtt.New(context.Background(), a.App, mqtt.Options{
 		Invoke:  trigger.Options{Timeout: 5 * time.Second},
-		Resolve: resolve(map[string]string{"broker": broker}),
+		Resolve: triggertest.Resolve(map[string]string{"broker": broker}),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{trig: trig, cancel: cancel, done: make(chan error, 1)}
+	r := &running{Running: triggertest.Run(t, trig.Run), trig: trig}
 	subscribed := make(chan struct{})
-	go func() { r.done <- trig.Run(ctx) }()
 	// Run logs once it is subscribed; a publish now is not lost.
 	go func() {
 		for trig.Subscribed() == 0 {
@@ -80,22 +65,11 @@ func start(t *testing.T, a *triggertest.App, broker string) *running {
 	}()
 	select {
 	case <-subscribed:
-	case err := <-r.done:
+	case err := <-r.Done():
 		t.Fatalf("Run: %v", err)
 	case <-time.After(15 * time.Second):
 		t.Fatal("trigger did not subscribe")
 	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-r.done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Run did not return within 10s of cancellation")
-		}
-	})
 	return r
 }
 
@@ -116,17 +90,6 @@ func publish(t *testing.T, c paho.Client, topic, msg string) {
 	}
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // Ten thousand QoS 1 messages through a wildcard subscription: each
 // handled exactly once, in order, with the topic it was published on.
 func TestMQTTTenThousandMessagesExactlyOnceInOrder(t *testing.T) {
@@ -142,7 +105,7 @@ func TestMQTTTenThousandMessagesExactlyOnceInOrder(t *testing.T) {
 	// producer that respects its consumer would.
 	for i := range n {
 		if i-a.Recorder.Count() >= 500 {
-			waitFor(t, "the trigger to catch up", 30*time.Second, func() bool { return i-a.Recorder.Count() < 250 })
+			triggertest.WaitFor(t, "the trigger to catch up", 30*time.Second, func() bool { return i-a.Recorder.Count() < 250 })
 		}
 		msg := "m-" + strconv.Itoa(i)
 		if i%1000 == 999 {
@@ -150,7 +113,7 @@ func TestMQTTTenThousandMessagesExactlyOnceInOrder(t *testing.T) {
 		}
 		publish(t, pub, fmt.Sprintf("%s/%d/in", base, i%3), msg)
 	}
-	waitFor(t, "10,000 messages", 120*time.Second, func() bool { return a.Recorder.Count() >= n })
+	triggertest.WaitFor(t, "10,000 messages", 120*time.Second, func() bool { return a.Recorder.Count() >= n })
 	time.Sleep(300 * time.Millisecond) // a duplicate would show up by now
 	calls := a.Recorder.Calls()
 	if len(calls) != n {
@@ -181,7 +144,7 @@ func TestMQTTGuestFailures(t *testing.T) {
 	for _, m := range []string{"trap", "fail", "ok"} {
 		publish(t, pub, topic, m)
 	}
-	waitFor(t, "3 calls", 10*time.Second, func() bool {
+	triggertest.WaitFor(t, "3 calls", 10*time.Second, func() bool {
 		st := r.trig.Stats()
 		return st.Handled.Load()+st.Failed.Load() == 3
 	})
@@ -204,7 +167,7 @@ func TestMQTTStartupErrors(t *testing.T) {
 	ln.Close()
 	down := fmt.Sprintf("mqtt://127.0.0.1:%d", port)
 	a := triggertest.Load(t, app(down, "x"), guest, nil)
-	trig, err := mqtt.New(context.Background(), a.App, mqtt.Options{Resolve: resolve(map[string]string{"broker": down})})
+	trig, err := mqtt.New(context.Background(), a.App, mqtt.Options{Resolve: triggertest.Resolve(map[string]string{"broker": down})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,14 +177,14 @@ func TestMQTTStartupErrors(t *testing.T) {
 	}
 
 	for _, bad := range []string{"http://u:hunter2@example.com", "not a url at all"} {
-		_, err = mqtt.New(context.Background(), a.App, mqtt.Options{Resolve: resolve(map[string]string{"broker": bad})})
+		_, err = mqtt.New(context.Background(), a.App, mqtt.Options{Resolve: triggertest.Resolve(map[string]string{"broker": bad})})
 		if err == nil || strings.Contains(err.Error(), "hunter2") || !strings.Contains(err.Error(), `mqtt trigger "guest-mqtt-trigger": address`) {
 			t.Errorf("New with address %q: %v", bad, err)
 		}
 	}
 
 	b := triggertest.Load(t, app(down, "x"), map[string]string{"guest.wasm": triggertest.Guest(t, triggertest.Cron)}, nil)
-	_, err = mqtt.New(context.Background(), b.App, mqtt.Options{Resolve: resolve(map[string]string{"broker": down})})
+	_, err = mqtt.New(context.Background(), b.App, mqtt.Options{Resolve: triggertest.Resolve(map[string]string{"broker": down})})
 	if err == nil || !strings.Contains(err.Error(), `component "guest" exports none of handle-message`) {
 		t.Errorf("New with a non-MQTT guest: %v", err)
 	}
@@ -231,41 +194,12 @@ func TestMQTTStartupErrors(t *testing.T) {
 // messages published while it was away are lost (clean sessions), every
 // message after that is handled exactly once.
 func TestMQTTBrokerRestart(t *testing.T) {
-	const bin = "/usr/sbin/mosquitto"
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing", bin)
-		}
-		t.Skipf("%s is missing", bin)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := triggertest.FreePort(t)
 	broker := fmt.Sprintf("mqtt://127.0.0.1:%d", port)
-	startBroker := func() *exec.Cmd {
+	startBroker := func() *triggertest.Server {
 		// Without a config file, mosquitto 2 listens on localhost only
 		// and lets anonymous clients in.
-		cmd := exec.Command(bin, "-p", strconv.Itoa(port))
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				cmd.Process.Kill()
-				cmd.Wait()
-			}
-		})
-		waitFor(t, "mosquitto to listen", 10*time.Second, func() bool {
-			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		})
-		return cmd
+		return triggertest.StartServer(t, port, "/usr/sbin/mosquitto", "-p", strconv.Itoa(port))
 	}
 	srv := startBroker()
 	a := triggertest.Load(t, app(broker, "events"), map[string]string{"guest.wasm": triggertest.Guest(t, triggertest.MQTT)}, nil)
@@ -274,20 +208,19 @@ func TestMQTTBrokerRestart(t *testing.T) {
 	for i := range 50 {
 		publish(t, pub, "events", "before-"+strconv.Itoa(i))
 	}
-	waitFor(t, "50 messages before the restart", 10*time.Second, func() bool { return a.Recorder.Count() >= 50 })
+	triggertest.WaitFor(t, "50 messages before the restart", 10*time.Second, func() bool { return a.Recorder.Count() >= 50 })
 
-	srv.Process.Kill()
-	srv.Wait()
+	srv.Kill()
 	time.Sleep(300 * time.Millisecond)
 	select {
-	case err := <-r.done:
+	case err := <-r.Done():
 		t.Fatalf("Run returned when the broker went away: %v", err)
 	default:
 	}
 	startBroker()
 	// The publisher reconnects by itself (paho's default); probe until the
 	// trigger is back.
-	waitFor(t, "the trigger to resubscribe", 30*time.Second, func() bool {
+	triggertest.WaitFor(t, "the trigger to resubscribe", 30*time.Second, func() bool {
 		if !pub.IsConnectionOpen() {
 			return false
 		}
@@ -299,7 +232,7 @@ func TestMQTTBrokerRestart(t *testing.T) {
 	for i := range 50 {
 		publish(t, pub, "events", "after-"+strconv.Itoa(i))
 	}
-	waitFor(t, "50 messages after the restart", 20*time.Second, func() bool { return a.Recorder.Count() >= seen+50 })
+	triggertest.WaitFor(t, "50 messages after the restart", 20*time.Second, func() bool { return a.Recorder.Count() >= seen+50 })
 	time.Sleep(200 * time.Millisecond)
 	calls := a.Recorder.Calls()
 	var after []string

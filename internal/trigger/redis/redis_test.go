@@ -3,9 +3,6 @@ package redis_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -39,51 +36,21 @@ address = "{{ redis_url }}"
 	return b.String()
 }
 
-// resolve renders templates with the app variables' defaults, as the
-// variables factor would without providers.
-func resolve(vars map[string]string) trigger.Resolver {
-	return func(_ context.Context, _ string, tmpl string) (string, error) {
-		out := tmpl
-		for k, v := range vars {
-			out = strings.ReplaceAll(out, "{{ "+k+" }}", v)
-		}
-		return out, nil
-	}
-}
-
 type running struct {
-	trig   *redis.Trigger
-	cancel context.CancelFunc
-	done   chan error
+	*triggertest.Running
+	trig *redis.Trigger
 }
 
 func start(t *testing.T, a *triggertest.App, address string) *running {
 	t.Helper()
 	trig, err := redis.New(context.Background(), a.App, redis.Options{
 		Invoke:  trigger.Options{Timeout: 5 * time.Second},
-		Resolve: resolve(map[string]string{"redis_url": address}),
+		Resolve: triggertest.Resolve(map[string]string{"redis_url": address}),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{trig: trig, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- trig.Run(ctx) }()
-	t.Cleanup(func() { r.stop(t) })
-	return r
-}
-
-func (r *running) stop(t *testing.T) {
-	r.cancel()
-	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		r.done <- nil // later stops see a clean exit too
-	case <-time.After(10 * time.Second):
-		t.Error("Run did not return within 10s of cancellation")
-	}
+	return &running{Running: triggertest.Run(t, trig.Run), trig: trig}
 }
 
 // waitSubscribed waits until channel has n subscribers.
@@ -98,17 +65,6 @@ func waitSubscribed(t *testing.T, rdb *goredis.Client, channel string, n int64) 
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("nobody subscribed to %q", channel)
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func client(t *testing.T, url string) *goredis.Client {
@@ -143,7 +99,7 @@ func TestRedisTenThousandMessagesExactlyOnceInOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "10,000 messages", 120*time.Second, func() bool { return a.Recorder.Count() >= n })
+	triggertest.WaitFor(t, "10,000 messages", 120*time.Second, func() bool { return a.Recorder.Count() >= n })
 	time.Sleep(200 * time.Millisecond) // a duplicate would show up by now
 	calls := a.Recorder.Calls()
 	if len(calls) != n {
@@ -182,8 +138,8 @@ func TestRedisV3ExportAndTraps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "4 messages", 10*time.Second, func() bool { return a.Recorder.Count() >= 4 })
-	waitFor(t, "stats", 5*time.Second, func() bool { st := r.trig.Stats(); return st.Handled.Load()+st.Failed.Load() == 4 })
+	triggertest.WaitFor(t, "4 messages", 10*time.Second, func() bool { return a.Recorder.Count() >= 4 })
+	triggertest.WaitFor(t, "stats", 5*time.Second, func() bool { st := r.trig.Stats(); return st.Handled.Load()+st.Failed.Load() == 4 })
 	st := r.trig.Stats()
 	if st.Handled.Load() != 2 || st.Failed.Load() != 2 {
 		t.Errorf("handled %d, failed %d; want 2 and 2", st.Handled.Load(), st.Failed.Load())
@@ -224,65 +180,24 @@ func TestRedisConcurrency(t *testing.T) {
 	for i := range 16 {
 		rdb.Publish(context.Background(), channel, strconv.Itoa(i))
 	}
-	waitFor(t, "16 messages", 20*time.Second, func() bool { return a.Recorder.Count() >= 16 })
+	triggertest.WaitFor(t, "16 messages", 20*time.Second, func() bool { return a.Recorder.Count() >= 16 })
 	if p := peak.Load(); p != 4 {
 		t.Errorf("peak concurrency %d, want 4", p)
 	}
 }
 
 // redisServer is a private redis-server this test may kill and restart.
-type redisServer struct {
-	port int
-	cmd  *exec.Cmd
-}
-
-func startRedisServer(t *testing.T, port int) *redisServer {
+func startRedisServer(t *testing.T, port int) *triggertest.Server {
 	t.Helper()
-	const bin = "/usr/bin/redis-server"
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing", bin)
-		}
-		t.Skipf("%s is missing", bin)
-	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &redisServer{port: port, cmd: cmd}
-	t.Cleanup(s.kill)
-	waitFor(t, "redis-server to accept connections", 10*time.Second, func() bool {
-		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return s
-}
-
-func (s *redisServer) kill() {
-	if s.cmd.ProcessState == nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return triggertest.StartServer(t, port, "/usr/bin/redis-server",
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 }
 
 // A Redis restart mid-stream: the trigger reconnects, resubscribes and
 // goes on; messages published while Redis was down are lost (pub/sub
 // keeps nothing), every other message is handled exactly once.
 func TestRedisRestartMidStream(t *testing.T) {
-	port := freePort(t)
+	port := triggertest.FreePort(t)
 	srv := startRedisServer(t, port)
 	url := fmt.Sprintf("redis://127.0.0.1:%d", port)
 	a := triggertest.Load(t, app(url, "", "events"), map[string]string{"guest.wasm": triggertest.Guest(t, triggertest.RedisV2)}, nil)
@@ -293,12 +208,12 @@ func TestRedisRestartMidStream(t *testing.T) {
 	for i := range 100 {
 		rdb.Publish(ctx, "events", "before-"+strconv.Itoa(i))
 	}
-	waitFor(t, "100 messages before the restart", 10*time.Second, func() bool { return a.Recorder.Count() >= 100 })
+	triggertest.WaitFor(t, "100 messages before the restart", 10*time.Second, func() bool { return a.Recorder.Count() >= 100 })
 
-	srv.kill()
+	srv.Kill()
 	time.Sleep(500 * time.Millisecond) // the trigger sees the failure and backs off
 	select {
-	case err := <-r.done:
+	case err := <-r.Done():
 		t.Fatalf("Run returned when Redis went away: %v", err)
 	default:
 	}
@@ -310,7 +225,7 @@ func TestRedisRestartMidStream(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "100 messages after the restart", 20*time.Second, func() bool { return a.Recorder.Count() >= 200 })
+	triggertest.WaitFor(t, "100 messages after the restart", 20*time.Second, func() bool { return a.Recorder.Count() >= 200 })
 	time.Sleep(100 * time.Millisecond)
 	calls := a.Recorder.Calls()
 	if len(calls) != 200 {
@@ -331,10 +246,10 @@ func TestRedisStartupErrors(t *testing.T) {
 	guest := map[string]string{"guest.wasm": triggertest.Guest(t, triggertest.RedisV2)}
 
 	// Nothing listens: Run fails fast with the server's address.
-	port := freePort(t)
+	port := triggertest.FreePort(t)
 	down := fmt.Sprintf("redis://127.0.0.1:%d", port)
 	a := triggertest.Load(t, app(down, "", "c"), guest, nil)
-	trig, err := redis.New(context.Background(), a.App, redis.Options{Resolve: resolve(map[string]string{"redis_url": down})})
+	trig, err := redis.New(context.Background(), a.App, redis.Options{Resolve: triggertest.Resolve(map[string]string{"redis_url": down})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +261,7 @@ func TestRedisStartupErrors(t *testing.T) {
 	// Not a Redis URL: New fails, without echoing the address (it may
 	// hold a password).
 	bad := "http://user:hunter2@example.com"
-	_, err = redis.New(context.Background(), a.App, redis.Options{Resolve: resolve(map[string]string{"redis_url": bad})})
+	_, err = redis.New(context.Background(), a.App, redis.Options{Resolve: triggertest.Resolve(map[string]string{"redis_url": bad})})
 	if err == nil || !strings.Contains(err.Error(), `redis trigger "guest-redis-trigger": address is not a redis:// or rediss:// URL`) || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("New with a bad address: %v", err)
 	}
@@ -359,7 +274,7 @@ func TestRedisStartupErrors(t *testing.T) {
 
 	// A component that does not export a Redis handler.
 	b := triggertest.Load(t, app(down, "", "c"), map[string]string{"guest.wasm": triggertest.Guest(t, triggertest.Cron)}, nil)
-	_, err = redis.New(context.Background(), b.App, redis.Options{Resolve: resolve(map[string]string{"redis_url": down})})
+	_, err = redis.New(context.Background(), b.App, redis.Options{Resolve: triggertest.Resolve(map[string]string{"redis_url": down})})
 	if err == nil || !strings.Contains(err.Error(), `component "guest" exports none of spin:redis/inbound-redis@3.0.0#handle-message, fermyon:spin/inbound-redis#handle-message`) {
 		t.Errorf("New with a non-Redis guest: %v", err)
 	}

@@ -5,7 +5,6 @@ package mysql
 import (
 	"errors"
 
-	"github.com/wisp-dev/wisp/sdk/go/internal/cabi"
 	"github.com/wisp-dev/wisp/sdk/go/internal/rdbms"
 )
 
@@ -36,68 +35,40 @@ type (
 	Unsupported = rdbms.Unsupported
 )
 
-var errClosed = errors.New("mysql: connection is closed")
+var imports = &rdbms.Imports{
+	ConnOpen:    connOpen,
+	ConnQuery:   connQuery,
+	ConnExecute: connExecute,
+	ConnDrop:    connDrop,
+	ErrClosed:   errors.New("mysql: connection is closed"),
+}
 
 // Conn is an open connection.
-type Conn struct{ h uint32 }
+type Conn struct{ h rdbms.Conn }
 
 // Open connects to address (the component's allowed_outbound_hosts must
 // allow it).
 func Open(address string) (*Conn, error) {
-	m := cabi.Save()
-	defer cabi.Release(m)
-	ret := cabi.Alloc(16, 4)
-	connOpen(address, ret)
-	if cabi.U8(ret, 0) != 0 {
-		return nil, rdbms.ReadError(ret + 4)
+	h, err := imports.Open(address)
+	if err != nil {
+		return nil, err
 	}
-	return &Conn{h: cabi.U32(ret, 4)}, nil
+	return &Conn{h: h}, nil
 }
 
 // Close closes the connection.
 func (c *Conn) Close() error {
-	if c.h != 0 {
-		connDrop(c.h)
-		c.h = 0
-	}
+	imports.Close(&c.h)
 	return nil
 }
 
 // Query runs a statement that returns rows. params are bool, int8 … int64,
 // int, uint8 … uint64, uint, float32, float64, string, []byte or nil.
 func (c *Conn) Query(statement string, params ...any) (*RowSet, error) {
-	if c.h == 0 {
-		return nil, errClosed
-	}
-	m := cabi.Save()
-	defer cabi.Release(m)
-	list, n, err := rdbms.Params(params)
-	if err != nil {
-		return nil, err
-	}
-	ret := cabi.Alloc(20, 4)
-	connQuery(c.h, statement, list, n, ret)
-	if cabi.U8(ret, 0) != 0 {
-		return nil, rdbms.ReadError(ret + 4)
-	}
-	return rdbms.ReadRowSet(ret + 4), nil
+	return imports.Query(c.h, statement, params)
 }
 
 // Execute runs a statement that returns no rows.
 func (c *Conn) Execute(statement string, params ...any) error {
-	if c.h == 0 {
-		return errClosed
-	}
-	m := cabi.Save()
-	defer cabi.Release(m)
-	list, n, err := rdbms.Params(params)
-	if err != nil {
-		return err
-	}
-	ret := cabi.Alloc(16, 4)
-	connExecute(c.h, statement, list, n, ret) // result<_, error>
-	if cabi.U8(ret, 0) != 0 {
-		return rdbms.ReadError(ret + 4)
-	}
-	return nil
+	return imports.Execute(c.h, statement, params, 16, 4, nil) // result<_, error>
 }

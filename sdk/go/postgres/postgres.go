@@ -36,68 +36,42 @@ type (
 	Unsupported = rdbms.Unsupported
 )
 
-var errClosed = errors.New("postgres: connection is closed")
+var imports = &rdbms.Imports{
+	ConnOpen:    connOpen,
+	ConnQuery:   connQuery,
+	ConnExecute: connExecute,
+	ConnDrop:    connDrop,
+	ErrClosed:   errors.New("postgres: connection is closed"),
+}
 
 // Conn is an open connection.
-type Conn struct{ h uint32 }
+type Conn struct{ h rdbms.Conn }
 
 // Open connects to address (the component's allowed_outbound_hosts must
 // allow it).
 func Open(address string) (*Conn, error) {
-	m := cabi.Save()
-	defer cabi.Release(m)
-	ret := cabi.Alloc(16, 4)
-	connOpen(address, ret)
-	if cabi.U8(ret, 0) != 0 {
-		return nil, rdbms.ReadError(ret + 4)
+	h, err := imports.Open(address)
+	if err != nil {
+		return nil, err
 	}
-	return &Conn{h: cabi.U32(ret, 4)}, nil
+	return &Conn{h: h}, nil
 }
 
 // Close closes the connection.
 func (c *Conn) Close() error {
-	if c.h != 0 {
-		connDrop(c.h)
-		c.h = 0
-	}
+	imports.Close(&c.h)
 	return nil
 }
 
 // Query runs a statement that returns rows. params are bool, int8 … int64,
 // int, uint8 … uint64, uint, float32, float64, string, []byte or nil.
 func (c *Conn) Query(statement string, params ...any) (*RowSet, error) {
-	if c.h == 0 {
-		return nil, errClosed
-	}
-	m := cabi.Save()
-	defer cabi.Release(m)
-	list, n, err := rdbms.Params(params)
-	if err != nil {
-		return nil, err
-	}
-	ret := cabi.Alloc(20, 4)
-	connQuery(c.h, statement, list, n, ret)
-	if cabi.U8(ret, 0) != 0 {
-		return nil, rdbms.ReadError(ret + 4)
-	}
-	return rdbms.ReadRowSet(ret + 4), nil
+	return imports.Query(c.h, statement, params)
 }
 
 // Execute runs a statement and returns the number of rows it affected.
 func (c *Conn) Execute(statement string, params ...any) (uint64, error) {
-	if c.h == 0 {
-		return 0, errClosed
-	}
-	m := cabi.Save()
-	defer cabi.Release(m)
-	list, n, err := rdbms.Params(params)
-	if err != nil {
-		return 0, err
-	}
-	ret := cabi.Alloc(24, 8)
-	connExecute(c.h, statement, list, n, ret) // result<u64, error>
-	if cabi.U8(ret, 0) != 0 {
-		return 0, rdbms.ReadError(ret + 8)
-	}
-	return cabi.U64(ret, 8), nil
+	var n uint64
+	err := imports.Execute(c.h, statement, params, 24, 8, func(ret uint32) { n = cabi.U64(ret, 8) }) // result<u64, error>
+	return n, err
 }

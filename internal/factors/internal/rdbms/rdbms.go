@@ -1,7 +1,8 @@
 // Package rdbms holds what the outbound PostgreSQL and MySQL factors share:
 // the error variant every rdbms interface uses, the case layout of
 // fermyon:spin/rdbms-types@2.0.0 (which spin:mysql@3.0.0 repeats), the
-// per-app connection limit and the host-function argument helpers.
+// per-app connection limit, the per-component handle cache and the
+// host-function argument helpers.
 package rdbms
 
 import (
