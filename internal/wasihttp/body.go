@@ -24,6 +24,14 @@ const (
 	drainChunk     = 32 << 10
 )
 
+// Chunk buffers are reused across requests: the pipe copies in and out of
+// them, so none outlives the pump or drain that holds it, and a request
+// does not cost 48 KiB of fresh Go heap.
+var (
+	pumpBufs  = sync.Pool{New: func() any { b := make([]byte, pumpChunk); return &b }}
+	drainBufs = sync.Pool{New: func() any { b := make([]byte, drainChunk); return &b }}
+)
+
 // IncomingBody is the Go value of an incoming-body resource: the body of
 // the incoming request or of an outbound response. A pump goroutine,
 // started when the guest first asks for data, reads the source into a
@@ -74,7 +82,9 @@ func (b *IncomingBody) pump() {
 		b.finish(io.EOF)
 		return
 	}
-	chunk := make([]byte, pumpChunk)
+	bp := pumpBufs.Get().(*[]byte)
+	defer pumpBufs.Put(bp)
+	chunk := *bp
 	for {
 		var room int
 		if err := b.p.wait(context.Background(), func() bool {
@@ -377,7 +387,9 @@ func (b *OutgoingBody) drain(w io.Writer, flush func()) error {
 	b.attached = true
 	p.changedLocked()
 	p.mu.Unlock()
-	chunk := make([]byte, drainChunk)
+	bp := drainBufs.Get().(*[]byte)
+	defer drainBufs.Put(bp)
+	chunk := *bp
 	for {
 		var n int
 		var werr error
