@@ -121,7 +121,8 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (m *Module, err error
 // prepare rewrites a module for the engine: data segments merged (cheaper
 // instantiation), made restorable (data segments moved into an image the
 // engine writes itself, mutable globals exported: what snapshots need),
-// then instrumented for interrupts (deadlines). An error means the module
+// its function table filled on first use (rewrite.LazyTable), then
+// instrumented for interrupts (deadlines). An error means the module
 // cannot be instrumented (malformed, or an instruction beyond WebAssembly
 // 2.0), which would leave its deadline unenforceable.
 func prepare(wasm []byte) ([]byte, rewrite.Instrumented, rewrite.RestorableModule, rewrite.DataStats, error) {
@@ -133,6 +134,11 @@ func prepare(wasm []byte) ([]byte, rewrite.Instrumented, rewrite.RestorableModul
 	if err != nil {
 		// Not restorable: the module runs as merged, without snapshots.
 		rs = rewrite.RestorableModule{Wasm: merged, Reason: err.Error()}
+	}
+	// Filling the function table lazily keeps instantiation from paying
+	// for every entry of a big table (a standard-Go module's has thousands).
+	if lazy, _, err := rewrite.LazyTable(rs.Wasm); err == nil {
+		rs.Wasm = lazy
 	}
 	inst, err := rewrite.Instrument(rs.Wasm)
 	if err != nil {

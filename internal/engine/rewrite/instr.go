@@ -4,24 +4,32 @@ import "fmt"
 
 // Opcodes the rewriters look at.
 const (
-	opUnreachable = 0x00
-	opLoop        = 0x03
-	opIf          = 0x04
-	opEnd         = 0x0b
-	opGlobalGet   = 0x23
-	opI32Const    = 0x41
-	opPrefixFC    = 0xfc
-	opPrefixFD    = 0xfd
-	opTableSet    = 0x26
-	opCall        = 0x10
-	opDrop        = 0x1a
-	opLocalGet    = 0x20
-	opLocalSet    = 0x21
-	opLocalTee    = 0x22
-	opGlobalSet   = 0x24
-	opI32Eqz      = 0x45
-	opI32Sub      = 0x6b
-	opMemoryGrow  = 0x40
+	opUnreachable  = 0x00
+	opLoop         = 0x03
+	opIf           = 0x04
+	opEnd          = 0x0b
+	opGlobalGet    = 0x23
+	opI32Const     = 0x41
+	opPrefixFC     = 0xfc
+	opPrefixFD     = 0xfd
+	opTableGet     = 0x25
+	opTableSet     = 0x26
+	opCallIndirect = 0x11
+	opBlock        = 0x02
+	opBrTable      = 0x0e
+	opReturn       = 0x0f
+	opRefIsNull    = 0xd1
+	opRefFunc      = 0xd2
+	opI32LtU       = 0x49
+	opCall         = 0x10
+	opDrop         = 0x1a
+	opLocalGet     = 0x20
+	opLocalSet     = 0x21
+	opLocalTee     = 0x22
+	opGlobalSet    = 0x24
+	opI32Eqz       = 0x45
+	opI32Sub       = 0x6b
+	opMemoryGrow   = 0x40
 
 	fcMemoryInit = 8
 	fcDataDrop   = 9
@@ -40,6 +48,10 @@ type funcBody struct {
 	mutatesTables bool
 	// calls is set if the body calls a function (call, call_indirect).
 	calls bool
+	// indirectAt holds the offset in body of each call_indirect opcode;
+	// readsTables is set if the body reads a table entry (table.get).
+	indirectAt  []int
+	readsTables bool
 	// groups is the number of local declaration groups, groupsEnd the
 	// offset just after that count, and locals the number of locals.
 	groups    uint32
@@ -120,6 +132,7 @@ func skipImmediates(r *reader, op byte, fb *funcBody) error {
 		return nil
 	case op == 0x0c, op == 0x0d, op >= 0x20 && op <= 0x26, op == 0x10, op == 0xd2:
 		fb.mutatesTables = fb.mutatesTables || op == opTableSet
+		fb.readsTables = fb.readsTables || op == opTableGet
 		fb.calls = fb.calls || op == opCall
 		return r.skipLEB(5)
 	case op == 0x0e: // br_table
@@ -133,8 +146,9 @@ func skipImmediates(r *reader, op byte, fb *funcBody) error {
 			}
 		}
 		return nil
-	case op == 0x11: // call_indirect
+	case op == opCallIndirect:
 		fb.calls = true
+		fb.indirectAt = append(fb.indirectAt, r.off-1)
 		if err := r.skipLEB(5); err != nil {
 			return err
 		}
