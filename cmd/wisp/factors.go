@@ -33,24 +33,38 @@ func factors(vars map[string]string) (*factor.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return factorSet([]variables.Provider{variables.Static(vars)},
+	return factorSet(outboundnet.New(), []variables.Provider{variables.Static(vars)},
 		variables.Env(variables.DefaultEnvPrefix, os.LookupEnv), dotenv)
 }
 
 // serverFactors is the same set for one app of wisp server: its variables
 // come only from what was deployed with it, never from the node's own
 // environment, which every tenant would otherwise see.
+//
+// Each app's outbound connections are bounded (tenants bring no runtime
+// config, so the node's default is the limit): one app flooding the
+// network cannot take the node's sockets and file descriptors from the
+// others, nor hammer a third party with them.
 func serverFactors(vars map[string]string) (*factor.Set, error) {
-	return factorSet([]variables.Provider{variables.Static(vars)})
+	onet := outboundnet.NewWithLimits(outboundnet.Limits{MaxTotalConnections: serverMaxOutboundConnections})
+	return factorSet(onet, []variables.Provider{variables.Static(vars)})
 }
+
+// serverMaxOutboundConnections is the outbound connections one app of wisp
+// server may have open at once ([outbound_networking]
+// max_total_connections): two for each instance at the default
+// per-app concurrency quota (platform.DefaultMaxConcurrency, 64), so a
+// fan-out of two requests per instance, or pooled idle connections, do
+// not wait. A variable so that tests can lower it.
+var serverMaxOutboundConnections = 128
 
 // factorSet lists every capability. Adding one means adding it here;
 // nothing else in the CLI changes.
-func factorSet(before []variables.Provider, after ...variables.Provider) (*factor.Set, error) {
+func factorSet(onet *outboundnet.Factor, before []variables.Provider, after ...variables.Provider) (*factor.Set, error) {
 	return factor.NewSet(
 		factorvars.New(before, after...),
 		llm.New(),
-		outboundnet.New(),
+		onet,
 		keyvalue.New(),
 		sqlite.New(),
 		redis.New(),

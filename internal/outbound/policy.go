@@ -4,6 +4,10 @@
 // connection actually goes to (after DNS resolution), so a name that
 // resolves into a blocked network is refused whatever it is called.
 //
+// A policy may also carry the app's ConnLimit, which bounds how many
+// outbound connections the app has open at once, so that one app cannot
+// take the node's sockets from the others.
+//
 // The outbound-networking factor (internal/factors/outboundnet) builds one
 // Policy per component and puts it in the context of each guest call;
 // host functions take it with FromContext.
@@ -17,6 +21,7 @@ import (
 	"net/netip"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // ErrNotAllowed is wrapped by errors for destinations outside the
@@ -32,6 +37,7 @@ var ErrBlocked = errors.New("destination address is in a blocked network")
 type Policy struct {
 	allowed *AllowedHosts
 	blocked *BlockedNetworks
+	conns   *ConnLimit // nil: unlimited
 }
 
 // NewPolicy parses allowed_outbound_hosts entries (templates already
@@ -51,6 +57,25 @@ func NewPolicyBlocking(allowed []string, blocked *BlockedNetworks) (*Policy, err
 		blocked = &BlockedNetworks{}
 	}
 	return &Policy{allowed: a, blocked: blocked}, nil
+}
+
+// WithConnLimit returns a copy of p whose dials take a slot of l (nil:
+// unlimited). Components of one app share one *ConnLimit.
+func (p *Policy) WithConnLimit(l *ConnLimit) *Policy {
+	if p == nil {
+		return nil
+	}
+	q := *p
+	q.conns = l
+	return &q
+}
+
+// ConnLimit returns the limit the policy dials under; nil when unlimited.
+func (p *Policy) ConnLimit() *ConnLimit {
+	if p == nil {
+		return nil
+	}
+	return p.conns
 }
 
 // Allows reports whether scheme://host:port is in the allowlist. port 0
@@ -104,6 +129,12 @@ func (p *Policy) DialContext(ctx context.Context, network, addr string) (net.Con
 // DialWith is DialContext with the settings of d (timeout, keep-alive);
 // d itself is not modified. A Control or ControlContext function in d
 // still runs, after the blocked-network check.
+//
+// Under a ConnLimit, the dial first takes a slot, waiting for one while
+// ctx, the wait bound in ctx (WithWaitBound) and d's Timeout/Deadline
+// allow (the timeout counts from the call, so it covers the wait and the
+// connect together), and the connection returned holds the slot until it
+// is closed. A dial refused for want of a slot fails with a *LimitError.
 func (p *Policy) DialWith(ctx context.Context, d *net.Dialer, network, addr string) (net.Conn, error) {
 	if p == nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, ErrNotAllowed)
@@ -135,7 +166,21 @@ func (p *Policy) DialWith(ctx context.Context, d *net.Dialer, network, addr stri
 		}
 		return nil
 	}
-	return dd.DialContext(ctx, network, addr)
+	if p.conns == nil {
+		return dd.DialContext(ctx, network, addr)
+	}
+	deadline := dialDeadline(d, time.Now())
+	release, err := p.conns.acquire(ctx, deadline, addr)
+	if err != nil {
+		return nil, err
+	}
+	dd.Deadline = deadline
+	c, err := dd.DialContext(ctx, network, addr)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return holdSlot(c, release), nil
 }
 
 // checkAddr refuses address ("ip:port") if its IP is in a blocked network.

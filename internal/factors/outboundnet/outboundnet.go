@@ -10,11 +10,22 @@
 //
 //	[outbound_networking]
 //	block_networks = ["1.2.3.0/24", "private"]
+//	max_total_connections = 100
+//	max_socket_connections = 10
 //
 // block_networks entries are CIDR networks or "private" (every address
 // that is not globally routable; see outbound.BlockedNetworks). They
 // apply to every component of the app, on the addresses connections
 // actually go to, after DNS resolution.
+//
+// max_total_connections bounds the outbound connections the app has open
+// at once, across all its components and instances and every capability
+// that dials (one outbound.ConnLimit per app, as Spin's app-wide
+// semaphore): further dials wait for one to close, within their connect
+// timeout, then fail (see outbound.ConnLimit). 0 allows none; unset, the
+// factor's default applies (NewWithLimits; New: unlimited, as Spin).
+// max_socket_connections is Spin's limit on wasi:sockets connections:
+// Wisp denies wasi:sockets, so it is checked and has nothing to limit.
 package outboundnet
 
 import (
@@ -39,12 +50,26 @@ const Name = "outbound-networking"
 const Section = "outbound_networking"
 
 // Factor is the outbound-networking factor.
-type Factor struct{}
+type Factor struct {
+	limits Limits
+}
 
 var _ factor.Factor = (*Factor)(nil)
 
-// New returns the factor.
+// Limits are what the factor applies when the runtime config says
+// nothing.
+type Limits struct {
+	// MaxTotalConnections is each app's limit on open outbound
+	// connections when max_total_connections is not set; 0 or less:
+	// unlimited.
+	MaxTotalConnections int
+}
+
+// New returns the factor without default limits (Spin's defaults).
 func New() *Factor { return &Factor{} }
+
+// NewWithLimits returns the factor with default limits l.
+func NewWithLimits(l Limits) *Factor { return &Factor{limits: l} }
 
 func (*Factor) Name() string { return Name }
 
@@ -58,6 +83,7 @@ func (*Factor) Interfaces() []component.Interface { return nil }
 // AppState holds every component's policy.
 type AppState struct {
 	blocked  *outbound.BlockedNetworks
+	conns    *outbound.ConnLimit
 	policies map[string]*outbound.Policy
 }
 
@@ -71,6 +97,10 @@ func (s *AppState) Policy(componentID string) *outbound.Policy {
 
 // Blocked returns the app's blocked networks.
 func (s *AppState) Blocked() *outbound.BlockedNetworks { return s.blocked }
+
+// ConnLimit returns the app's limit on open outbound connections, shared
+// by all its components' policies; nil when unlimited.
+func (s *AppState) ConnLimit() *outbound.ConnLimit { return s.conns }
 
 // Prepare puts the component's policy in ctx.
 func (s *AppState) Prepare(ctx context.Context, componentID string) (context.Context, error) {
@@ -87,9 +117,20 @@ func (*AppState) Close() error { return nil }
 // ConfigureApp reads [outbound_networking] and builds each component's
 // policy. Errors name the component and the allowed_outbound_hosts entry.
 func (f *Factor) ConfigureApp(ctx context.Context, ac *factor.AppContext) (factor.AppState, error) {
-	blocked, err := parseConfig(ac)
+	cfg, err := parseConfig(ac)
 	if err != nil {
 		return nil, err
+	}
+	blocked := cfg.blocked
+	maxConns := f.limits.MaxTotalConnections
+	if cfg.maxTotal != nil {
+		maxConns = *cfg.maxTotal
+	} else if maxConns <= 0 {
+		maxConns = -1
+	}
+	var conns *outbound.ConnLimit
+	if maxConns >= 0 {
+		conns = outbound.NewConnLimit(maxConns)
 	}
 	st, ok := ac.Lookup(variables.Name)
 	if !ok {
@@ -99,7 +140,7 @@ func (f *Factor) ConfigureApp(ctx context.Context, ac *factor.AppContext) (facto
 	if !ok {
 		return nil, fmt.Errorf("the %q factor's state is %T, not *variables.AppState", variables.Name, st)
 	}
-	s := &AppState{blocked: blocked, policies: make(map[string]*outbound.Policy, len(ac.App.Components))}
+	s := &AppState{blocked: blocked, conns: conns, policies: make(map[string]*outbound.Policy, len(ac.App.Components))}
 	var errs []error
 	for i := range ac.App.Components {
 		c := &ac.App.Components[i]
@@ -108,7 +149,7 @@ func (f *Factor) ConfigureApp(ctx context.Context, ac *factor.AppContext) (facto
 			errs = append(errs, err)
 			continue
 		}
-		s.policies[c.ID] = p
+		s.policies[c.ID] = p.WithConnLimit(conns)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -167,43 +208,69 @@ func secret(app *lockedapp.LockedApp, tmpl manifest.Template) bool {
 	return false
 }
 
+// config is the [outbound_networking] section.
+type config struct {
+	blocked  *outbound.BlockedNetworks
+	maxTotal *int // nil: not set
+}
+
 // parseConfig takes [outbound_networking] strictly.
-func parseConfig(ac *factor.AppContext) (*outbound.BlockedNetworks, error) {
+func parseConfig(ac *factor.AppContext) (config, error) {
 	raw, ok := ac.RuntimeConfig.Take(Section)
 	if !ok {
-		return outbound.ParseBlockedNetworks(nil)
+		b, err := outbound.ParseBlockedNetworks(nil)
+		return config{blocked: b}, err
 	}
 	where := "runtime config: [" + Section + "]"
 	t, ok := raw.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%s must be a table", where)
+		return config{}, fmt.Errorf("%s must be a table", where)
 	}
+	var cfg config
 	var entries []string
 	for _, key := range slices.Sorted(maps.Keys(t)) {
 		switch key {
 		case "block_networks":
 			list, ok := t[key].([]any)
 			if !ok {
-				return nil, fmt.Errorf("%s: block_networks must be a list of strings", where)
+				return config{}, fmt.Errorf("%s: block_networks must be a list of strings", where)
 			}
 			for _, v := range list {
 				s, ok := v.(string)
 				if !ok {
-					return nil, fmt.Errorf("%s: block_networks must be a list of strings", where)
+					return config{}, fmt.Errorf("%s: block_networks must be a list of strings", where)
 				}
 				entries = append(entries, s)
 			}
-		case "max_socket_connections", "max_total_connections":
-			// Spin's connection limits: refusing them is better than
-			// letting an operator believe they apply.
-			return nil, fmt.Errorf("%s: %s is not supported by Wisp yet: remove it", where, key)
+		case "max_total_connections", "max_socket_connections":
+			n, err := connCount(t[key])
+			if err != nil {
+				return config{}, fmt.Errorf("%s: %s %w", where, key, err)
+			}
+			if key == "max_total_connections" {
+				cfg.maxTotal = &n
+			}
 		default:
-			return nil, fmt.Errorf("%s: unknown field %q (expected block_networks)", where, key)
+			return config{}, fmt.Errorf("%s: unknown field %q (expected block_networks, max_total_connections or max_socket_connections)", where, key)
 		}
 	}
 	b, err := outbound.ParseBlockedNetworks(entries)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return config{}, fmt.Errorf("%s: %w", where, err)
 	}
-	return b, nil
+	cfg.blocked = b
+	return cfg, nil
+}
+
+// maxConnCount bounds connection limits: more would only mean unlimited,
+// and a slot table that large is memory for nothing.
+const maxConnCount = 1 << 20
+
+// connCount checks a connection-count setting (a TOML integer).
+func connCount(v any) (int, error) {
+	n, ok := v.(int64)
+	if !ok || n < 0 || n > maxConnCount {
+		return 0, fmt.Errorf("must be a whole number from 0 to %d", maxConnCount)
+	}
+	return int(n), nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wisp-dev/wisp/internal/factor"
 	"github.com/wisp-dev/wisp/internal/factor/factortest"
@@ -149,8 +150,14 @@ func TestConfigErrors(t *testing.T) {
 		{name: "not strings", rc: "[outbound_networking]\nblock_networks = [1]\n",
 			want: []string{"list of strings"}},
 		{name: "not a table", rc: "outbound_networking = 1\n", want: []string{"must be a table"}},
-		{name: "connection limits", rc: "[outbound_networking]\nmax_total_connections = 10\n",
-			want: []string{"max_total_connections is not supported"}},
+		{name: "negative limit", rc: "[outbound_networking]\nmax_total_connections = -1\n",
+			want: []string{"[outbound_networking]", "max_total_connections must be a whole number"}},
+		{name: "string limit", rc: "[outbound_networking]\nmax_total_connections = \"10\"\n",
+			want: []string{"max_total_connections must be a whole number"}},
+		{name: "fractional socket limit", rc: "[outbound_networking]\nmax_socket_connections = 1.5\n",
+			want: []string{"max_socket_connections must be a whole number"}},
+		{name: "huge limit", rc: "[outbound_networking]\nmax_total_connections = 10000000000\n",
+			want: []string{"max_total_connections must be a whole number from 0 to"}},
 		{name: "bad entry", app: factortest.NewApp(lockedapp.Component{ID: "web", AllowedOutboundHosts: []string{"http://ok.example.com", "example.com"}}),
 			want: []string{`component "web"`, `"example.com"`, "no scheme"}},
 		{name: "allow-all", app: factortest.NewApp(lockedapp.Component{ID: "web", AllowedOutboundHosts: []string{"insecure:allow-all"}}),
@@ -187,4 +194,86 @@ func TestConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConnectionLimit(t *testing.T) {
+	srv, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		var conns []net.Conn // held open until the listener closes
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := srv.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	app := factortest.NewApp(
+		lockedapp.Component{ID: "a", AllowedOutboundHosts: []string{"tcp://127.0.0.1:*"}},
+		lockedapp.Component{ID: "b", AllowedOutboundHosts: []string{"tcp://127.0.0.1:*"}},
+	)
+	configureWith := func(f *outboundnet.Factor, rc string) *factor.App {
+		t.Helper()
+		set, err := factor.NewSet(fv.New(nil), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fa, err := set.ConfigureApp(context.Background(), factortest.NewAppContext(t, app, rc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fa.Close() })
+		return fa
+	}
+	limitOf := func(fa *factor.App) *outbound.ConnLimit {
+		st, _ := fa.State(outboundnet.Name)
+		return st.(*outboundnet.AppState).ConnLimit()
+	}
+
+	// As Spin: unlimited unless configured.
+	if l := limitOf(configureWith(outboundnet.New(), "")); l != nil {
+		t.Errorf("New without config: limit %d", l.Limit())
+	}
+	// The factor's default applies without config; the runtime config
+	// overrides it, 0 included.
+	if l := limitOf(configureWith(outboundnet.NewWithLimits(outboundnet.Limits{MaxTotalConnections: 7}), "")); l.Limit() != 7 {
+		t.Errorf("default limit %d, want 7", l.Limit())
+	}
+	if l := limitOf(configureWith(outboundnet.NewWithLimits(outboundnet.Limits{MaxTotalConnections: 7}), "[outbound_networking]\nmax_total_connections = 0\n")); l.Limit() != 0 {
+		t.Errorf("configured limit %d, want 0", l.Limit())
+	}
+	if l := limitOf(configureWith(outboundnet.New(), "[outbound_networking]\nmax_socket_connections = 3\n")); l != nil {
+		t.Errorf("max_socket_connections alone limits: %d", l.Limit())
+	}
+
+	// One limit for the whole app: both components' dials share it.
+	fa := configureWith(outboundnet.New(), "[outbound_networking]\nmax_total_connections = 1\n")
+	a := outbound.FromContext(factortest.Prepare(t, fa, "a"))
+	b := outbound.FromContext(factortest.Prepare(t, fa, "b"))
+	if a.ConnLimit() == nil || a.ConnLimit() != b.ConnLimit() || a.ConnLimit() != limitOf(fa) {
+		t.Fatal("components do not share the app's limit")
+	}
+	c, err := a.DialContext(context.Background(), "tcp", srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := b.DialContext(ctx, "tcp", srv.Addr().String()); !errors.Is(err, outbound.ErrConnectionLimit) {
+		t.Errorf("b dials past a's connection: %v", err)
+	}
+	c.Close()
+	if c, err = b.DialContext(context.Background(), "tcp", srv.Addr().String()); err != nil {
+		t.Fatalf("b after a closed: %v", err)
+	}
+	c.Close()
 }
