@@ -26,7 +26,9 @@ const LazyTableMin = 256
 //   - ensure(i) fills entry i if it is within the table and still null,
 //     and returns i;
 //
-// and calls ensure before every call_indirect. An indirect call therefore
+// and calls ensure before every call_indirect. (Indices are shifted down by
+// the lowest entry a segment sets, so that the table drops its leading run
+// of nulls; see ensureBody.) An indirect call therefore
 // sees exactly the function the segments put there, or traps exactly as
 // before (null entry, out of bounds, wrong signature).
 //
@@ -58,11 +60,11 @@ func LazyTable(wasm []byte) (out []byte, reason string, err error) {
 	if ti < 0 {
 		return wasm, "no table", nil
 	}
-	tableMin, err := singleFuncTable(secs[ti].body)
+	table, ok, err := singleFuncTable(secs[ti].body)
 	if err != nil {
 		return nil, "", fmt.Errorf("table section: %w", err)
 	}
-	if tableMin < 0 {
+	if !ok {
 		return wasm, "not exactly one funcref table", nil
 	}
 	if exported, err := exportsTable(secs); err != nil {
@@ -74,7 +76,7 @@ func LazyTable(wasm []byte) (out []byte, reason string, err error) {
 	if ei < 0 {
 		return wasm, "no element segments", nil
 	}
-	image, lo, kept, why, err := tableImage(secs[ei].body, uint64(tableMin))
+	image, lo, kept, why, err := tableImage(secs[ei].body, uint64(table.min))
 	if err != nil {
 		return nil, "", fmt.Errorf("element section: %w", err)
 	}
@@ -99,6 +101,10 @@ func LazyTable(wasm []byte) (out []byte, reason string, err error) {
 	}
 
 	out2 := append([]section(nil), secs...)
+	// The entries below the lowest one set are never anything but null:
+	// the table drops them (a standard-Go module's first 4096), and
+	// ensure maps an index i to i-lo.
+	out2[ti].body = table.encode(lo)
 	ensure := uint32(imp.funcs) + uint32(len(bodies))
 	fill := ensure + 1
 
@@ -126,7 +132,7 @@ func LazyTable(wasm []byte) (out []byte, reason string, err error) {
 		code = appendU32(code, uint32(len(buf)))
 		code = append(code, buf...)
 	}
-	for _, body := range [][]byte{ensureBody(fill), fillBody(image, lo)} {
+	for _, body := range [][]byte{ensureBody(fill, lo), fillBody(image)} {
 		code = appendU32(code, uint32(len(body)))
 		code = append(code, body...)
 	}
@@ -156,29 +162,48 @@ func LazyTable(wasm []byte) (out []byte, reason string, err error) {
 // noFunc marks a table entry no segment sets.
 const noFunc = ^uint32(0)
 
-// singleFuncTable returns the minimum size of the table section's only
-// table, or -1 if there is not exactly one funcref table.
-func singleFuncTable(body []byte) (int64, error) {
+// funcTable is the limits of a module's only table.
+type funcTable struct {
+	min, max uint32
+	hasMax   bool
+}
+
+// singleFuncTable decodes the table section; ok is false unless it holds
+// exactly one funcref table with 32-bit limits.
+func singleFuncTable(body []byte) (t funcTable, ok bool, err error) {
 	r := reader{b: body}
 	n, err := r.u32()
-	if err != nil {
-		return 0, err
-	}
-	if n != 1 {
-		return -1, nil
+	if err != nil || n != 1 {
+		return t, false, err
 	}
 	typ, err := r.byte()
 	if err != nil {
-		return 0, err
+		return t, false, err
 	}
-	min, flags, err := r.limits()
+	flags, err := r.byte()
 	if err != nil {
-		return 0, err
+		return t, false, err
 	}
-	if typ != 0x70 || flags&4 != 0 {
-		return -1, nil
+	if typ != 0x70 || flags > 1 {
+		return t, false, nil
 	}
-	return int64(min), nil
+	if t.min, err = r.u32(); err != nil {
+		return t, false, err
+	}
+	if t.hasMax = flags == 1; t.hasMax {
+		if t.max, err = r.u32(); err != nil {
+			return t, false, err
+		}
+	}
+	return t, r.done(), nil
+}
+
+// encode is a table section holding t shifted down by lo entries.
+func (t funcTable) encode(lo uint32) []byte {
+	if !t.hasMax {
+		return appendU32([]byte{1, 0x70, 0}, t.min-lo)
+	}
+	return appendU32(appendU32([]byte{1, 0x70, 1}, t.min-lo), t.max-lo)
 }
 
 // exportsTable reports whether the module exports a table.
@@ -342,41 +367,45 @@ func funcIndices(r *reader) ([]uint32, error) {
 	return out, nil
 }
 
-// ensureBody is ensure(i): if i < table.size && table[i] == null { fill(i) }; return i.
-func ensureBody(fill uint32) []byte {
-	b := []byte{0, // no locals
-		opLocalGet, 0, opPrefixFC, 16, 0, opI32LtU, opIf, 0x40,
-		opLocalGet, 0, opTableGet, 0, opRefIsNull, opIf, 0x40,
-		opLocalGet, 0, opCall}
+// ensureBody is ensure(i): j = i-lo; if j < table.size && table[j] == null
+// { fill(j) }; return j. An index below lo wraps past the table's end, so
+// its call_indirect traps as the null entry did (wazero reports both as an
+// invalid table access).
+func ensureBody(fill, lo uint32) []byte {
+	b := []byte{1, 1, 0x7f, // one i32 local: j
+		opLocalGet, 0, opI32Const}
+	b = appendS32(b, int32(lo))
+	b = append(b, opI32Sub, opLocalTee, 1,
+		opPrefixFC, 16, 0, opI32LtU, opIf, 0x40,
+		opLocalGet, 1, opTableGet, 0, opRefIsNull, opIf, 0x40,
+		opLocalGet, 1, opCall)
 	b = appendU32(b, fill)
-	return append(b, opEnd, opEnd, opLocalGet, 0, opEnd)
+	return append(b, opEnd, opEnd, opLocalGet, 1, opEnd)
 }
 
-// fillBody is fill(i): a br_table on i-lo into one block per entry, each
-// setting its entry and returning; indices outside the image fall through.
+// fillBody is fill(j): a br_table on j into one block per entry, each
+// setting its entry and returning; other indices fall through.
 //
 //	block                       ;; default
 //	  block                     ;; entry n-1
 //	    ...
 //	      block                 ;; entry 0
-//	        local.get 0; i32.const lo; i32.sub
+//	        local.get 0
 //	        br_table 0 1 ... n-1 n
 //	      end
-//	      i32.const lo+0; ref.func f0; table.set 0; return
+//	      i32.const 0; ref.func f0; table.set 0; return
 //	    ...
 //	  end
-//	  i32.const lo+n-1; ref.func fn-1; table.set 0; return
+//	  i32.const n-1; ref.func fn-1; table.set 0; return
 //	end
-func fillBody(image []uint32, lo uint32) []byte {
+func fillBody(image []uint32) []byte {
 	n := uint32(len(image))
 	b := make([]byte, 0, 16+len(image)*18)
 	b = append(b, 0) // no locals
 	for i := uint32(0); i <= n; i++ {
 		b = append(b, opBlock, 0x40)
 	}
-	b = append(b, opLocalGet, 0, opI32Const)
-	b = appendS32(b, int32(lo))
-	b = append(b, opI32Sub, opBrTable)
+	b = append(b, opLocalGet, 0, opBrTable)
 	b = appendU32(b, n)
 	for i := uint32(0); i < n; i++ {
 		if image[i] == noFunc {
@@ -392,7 +421,7 @@ func fillBody(image []uint32, lo uint32) []byte {
 			continue // unreachable: br_table sends it to the default
 		}
 		b = append(b, opI32Const)
-		b = appendS32(b, int32(lo+uint32(i)))
+		b = appendS32(b, int32(i))
 		b = append(b, opRefFunc)
 		b = appendU32(b, f)
 		b = append(b, opTableSet, 0, opReturn)
