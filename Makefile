@@ -35,3 +35,7 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test ./pkg/manifest -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/trigger/http -run '^$$' -fuzz FuzzRoute -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/platform/bundle -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/oci -run '^$$' -fuzz '^FuzzManifest$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/oci -run '^$$' -fuzz '^FuzzLockedApp$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/oci -run '^$$' -fuzz '^FuzzUnpackArchive$$' -fuzztime $(FUZZTIME)

@@ -77,7 +77,12 @@ func unpackArchive(c blobCache, path string) ([]digest.Digest, error) {
 		return nil, err
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	return unpackArchiveFrom(c, f)
+}
+
+// unpackArchiveFrom is unpackArchive of the archive r yields.
+func unpackArchiveFrom(c blobCache, r io.Reader) ([]digest.Digest, error) {
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("archive layer: %w", err)
 	}

@@ -71,7 +71,7 @@ files = [{ source = "data", destination = "/data" }]
 // testApp writes an app with two components sharing one Wasm binary and
 // files of every kind (inline-sized, layer-sized, duplicated, nested),
 // loads it, and returns it with its directory.
-func testApp(t *testing.T) (*lockedapp.LockedApp, string) {
+func testApp(t testing.TB) (*lockedapp.LockedApp, string) {
 	t.Helper()
 	dir := t.TempDir()
 	big := strings.Repeat("a file large enough for its own layer\n", 10)
@@ -108,7 +108,7 @@ func testApp(t *testing.T) (*lockedapp.LockedApp, string) {
 
 // fakeWasm is a valid empty core module padded with a custom section, so
 // that it is bigger than the inline limit and unique per call.
-func fakeWasm(t *testing.T, size int) []byte {
+func fakeWasm(t testing.TB, size int) []byte {
 	payload := append([]byte{4, 'p', 'a', 'd', '!'}, randomBytes(t, size)...)
 	b := []byte{0, 'a', 's', 'm', 1, 0, 0, 0, 0}
 	b = appendLEB(b, len(payload))
@@ -126,7 +126,7 @@ func appendLEB(b []byte, n int) []byte {
 	}
 }
 
-func randomBytes(t *testing.T, n int) []byte {
+func randomBytes(t testing.TB, n int) []byte {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)

@@ -63,22 +63,9 @@ func Pull(ctx context.Context, ref string, opts Options) (*Pulled, error) {
 	}
 	p := &Pulled{Reference: r.String(), Digest: mdesc.Digest.String(), Manifest: manifest}
 
-	// The locked app is the config in artifacts pushed by older Spin
-	// versions, a layer since (Spin reads both).
-	var lockedDesc *ocispec.Descriptor
-	if manifest.Config.MediaType == MediaTypeLockedApp {
-		lockedDesc = &manifest.Config
-	}
-	for i := range manifest.Layers {
-		if manifest.Layers[i].MediaType == MediaTypeLockedApp {
-			if lockedDesc != nil && lockedDesc.Digest != manifest.Layers[i].Digest {
-				return nil, fmt.Errorf("pull %s: the artifact has more than one locked app", r)
-			}
-			lockedDesc = &manifest.Layers[i]
-		}
-	}
-	if lockedDesc == nil {
-		return nil, fmt.Errorf("pull %s: not a Spin application: no %s layer", r, MediaTypeLockedApp)
+	lockedDesc, err := lockedAppLayer(&manifest)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", r, err)
 	}
 	lockedJSON, err := fetchSmall(ctx, repo, *lockedDesc)
 	if err != nil {
@@ -136,11 +123,7 @@ func Pull(ctx context.Context, ref string, opts Options) (*Pulled, error) {
 	}
 	p.Fetched, p.Cached = fetched, cached
 
-	var locked spinApp
-	if err := json.Unmarshal(lockedJSON, &locked); err != nil {
-		return nil, fmt.Errorf("pull %s: locked app is not valid JSON: %w", r, err)
-	}
-	app, err := fromSpinApp(&locked, func(what string, ref spinContentRef) (string, string, error) {
+	app, err := decodeLockedApp(lockedJSON, func(what string, ref spinContentRef) (string, string, error) {
 		return resolveContent(cache, available, what, ref)
 	})
 	if err != nil {
@@ -167,28 +150,59 @@ func fetchManifest(ctx context.Context, repo *remote.Repository, r registry.Refe
 	if err != nil {
 		return desc, m, fmt.Errorf("manifest: %w", err)
 	}
-	switch desc.MediaType {
+	m, err = decodeManifest(desc.MediaType, data)
+	return desc, m, err
+}
+
+// decodeManifest decodes and checks a manifest of the given media type, as
+// the registry sent it (verified against its digest, but otherwise
+// untrusted).
+func decodeManifest(mediaType string, data []byte) (ocispec.Manifest, error) {
+	var m ocispec.Manifest
+	switch mediaType {
 	case MediaTypeManifest, mediaTypeDockerManifest:
 	case ocispec.MediaTypeImageIndex, "application/vnd.docker.distribution.manifest.list.v2+json":
-		return desc, m, fmt.Errorf("is an image index, not a Spin application")
+		return m, fmt.Errorf("is an image index, not a Spin application")
 	default:
-		return desc, m, fmt.Errorf("manifest media type %q is not an OCI image manifest", desc.MediaType)
+		return m, fmt.Errorf("manifest media type %q is not an OCI image manifest", mediaType)
 	}
 	if err := json.Unmarshal(data, &m); err != nil {
-		return desc, m, fmt.Errorf("manifest is not valid JSON: %w", err)
+		return m, fmt.Errorf("manifest is not valid JSON: %w", err)
 	}
 	if m.SchemaVersion != 2 {
-		return desc, m, fmt.Errorf("manifest schema version %d is not 2", m.SchemaVersion)
+		return m, fmt.Errorf("manifest schema version %d is not 2", m.SchemaVersion)
 	}
 	for _, d := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
 		if _, err := parseDigest(d.Digest.String()); err != nil {
-			return desc, m, fmt.Errorf("manifest: %w", err)
+			return m, fmt.Errorf("manifest: %w", err)
 		}
 		if d.Size < 0 {
-			return desc, m, fmt.Errorf("manifest: blob %s has a negative size", d.Digest)
+			return m, fmt.Errorf("manifest: blob %s has a negative size", d.Digest)
 		}
 	}
-	return desc, m, nil
+	return m, nil
+}
+
+// lockedAppLayer returns the manifest's locked-app descriptor: the config
+// in artifacts pushed by older Spin versions, a layer since (Spin reads
+// both).
+func lockedAppLayer(m *ocispec.Manifest) (*ocispec.Descriptor, error) {
+	var locked *ocispec.Descriptor
+	if m.Config.MediaType == MediaTypeLockedApp {
+		locked = &m.Config
+	}
+	for i := range m.Layers {
+		if m.Layers[i].MediaType == MediaTypeLockedApp {
+			if locked != nil && locked.Digest != m.Layers[i].Digest {
+				return nil, errors.New("the artifact has more than one locked app")
+			}
+			locked = &m.Layers[i]
+		}
+	}
+	if locked == nil {
+		return nil, fmt.Errorf("not a Spin application: no %s layer", MediaTypeLockedApp)
+	}
+	return locked, nil
 }
 
 // fetchSmall reads a verified metadata blob into memory.
@@ -215,6 +229,12 @@ func checkImageConfig(ctx context.Context, repo *remote.Repository, desc ocispec
 	if err != nil {
 		return fmt.Errorf("image config: %w", err)
 	}
+	return decodeImageConfig(data, locked)
+}
+
+// decodeImageConfig checks an image config's locked-app label against the
+// locked app layer's digest.
+func decodeImageConfig(data []byte, locked digest.Digest) error {
 	var cfg struct {
 		Config struct {
 			Labels map[string]string `json:"Labels"`
@@ -285,4 +305,14 @@ func resolveContent(cache blobCache, available map[digest.Digest]bool, what stri
 		return "", "", fmt.Errorf("%s: %w", what, err)
 	}
 	return p, d.String(), nil
+}
+
+// decodeLockedApp decodes a pulled Spin locked app and converts it to
+// Wisp's form (fromSpinApp).
+func decodeLockedApp(data []byte, resolve contentResolver) (*lockedapp.LockedApp, error) {
+	var locked spinApp
+	if err := json.Unmarshal(data, &locked); err != nil {
+		return nil, fmt.Errorf("locked app is not valid JSON: %w", err)
+	}
+	return fromSpinApp(&locked, resolve)
 }

@@ -107,16 +107,7 @@ func Push(ctx context.Context, app *lockedapp.LockedApp, ref string, opts Option
 		return nil, err
 	}
 
-	manifest := ocispec.Manifest{
-		Versioned:   specs.Versioned{SchemaVersion: 2},
-		MediaType:   MediaTypeManifest,
-		Config:      art.config.desc,
-		Layers:      make([]ocispec.Descriptor, 0, len(art.layers)),
-		Annotations: annotations(app, popts.Annotations),
-	}
-	for _, l := range art.layers {
-		manifest.Layers = append(manifest.Layers, l.desc)
-	}
+	manifest := art.manifest(annotations(app, popts.Annotations))
 	mb, err := json.Marshal(manifest)
 	if err != nil {
 		return nil, err
@@ -139,6 +130,21 @@ type artifact struct {
 	layers []blob // in manifest order, locked app last
 	config blob
 	locked *spinApp
+}
+
+// manifest is the image manifest listing art's blobs.
+func (art *artifact) manifest(annotations map[string]string) ocispec.Manifest {
+	m := ocispec.Manifest{
+		Versioned:   specs.Versioned{SchemaVersion: 2},
+		MediaType:   MediaTypeManifest,
+		Config:      art.config.desc,
+		Layers:      make([]ocispec.Descriptor, 0, len(art.layers)),
+		Annotations: annotations,
+	}
+	for _, l := range art.layers {
+		m.Layers = append(m.Layers, l.desc)
+	}
+	return m
 }
 
 // assemble lays app out as Spin does (client.rs assemble_layers): per

@@ -4,7 +4,9 @@
 //
 // Each host capability (factor) takes the top-level sections it owns with
 // Take; whatever no one took is an error, so a typo never silently falls back
-// to a default backend (the same strict key tracking as Spin).
+// to a default backend (the same strict key tracking as Spin). TakeTable
+// and TakeLabelled take a section as one [section] table or as labelled
+// [section.<label>] tables and read its fields strictly (Table).
 package runtimeconfig
 
 import (

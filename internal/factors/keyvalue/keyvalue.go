@@ -29,11 +29,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/wisp-dev/wisp/internal/factor"
 	"github.com/wisp-dev/wisp/internal/factors/keyvalue/rediskv"
 	"github.com/wisp-dev/wisp/internal/factors/keyvalue/sqlitekv"
+	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
 )
 
 // Name is the factor's name in a factor.Set.
@@ -131,89 +131,54 @@ func (c storeConfig) String() string {
 // parseConfig reads the key_value_store section strictly.
 func parseConfig(ac *factor.AppContext) (map[string]storeConfig, error) {
 	out := map[string]storeConfig{}
-	raw, ok := ac.RuntimeConfig.Take("key_value_store")
-	if !ok {
-		return out, nil
-	}
-	tables, ok := raw.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("runtime config: key_value_store must be a table of [key_value_store.<label>] tables")
-	}
-	var errs []error
-	for _, label := range slices.Sorted(maps.Keys(tables)) {
-		where := fmt.Sprintf("runtime config: [key_value_store.%s]", label)
-		t, ok := tables[label].(map[string]any)
+	err := ac.RuntimeConfig.TakeLabelled("key_value_store", func(t *runtimeconfig.Table) {
+		typ, ok := t.String("type")
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s: must be a table", where))
-			continue
-		}
-		str := func(field string) (string, bool, error) {
-			v, ok := t[field]
-			if !ok {
-				return "", false, nil
+			if !t.Has("type") {
+				t.Errorf("missing field \"type\" (\"spin\" or \"redis\")")
 			}
-			s, isStr := v.(string)
-			if !isStr {
-				return "", true, fmt.Errorf("%s: %s must be a string", where, field)
-			}
-			return s, true, nil
+			return
 		}
-		typ, ok, err := str("type")
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: missing field \"type\" (\"spin\" or \"redis\")", where))
-			continue
-		}
-		var allowed []string
 		c := storeConfig{typ: typ}
 		switch typ {
 		case "spin":
-			allowed = []string{"type", "path"}
-			p, ok, err := str("path")
-			if err != nil {
-				errs = append(errs, err)
-				continue
+			p, ok := t.String("path")
+			if t.Err() != nil {
+				return
 			}
 			if ok {
 				if p == "" {
-					errs = append(errs, fmt.Errorf("%s: path must not be empty (leave it out for an in-memory store)", where))
-					continue
+					t.Errorf("path must not be empty (leave it out for an in-memory store)")
+					return
 				}
 				if !filepath.IsAbs(p) {
 					p = filepath.Join(ac.BaseDir, p)
 				}
+				var err error
 				if c.path, err = filepath.Abs(p); err != nil {
-					errs = append(errs, fmt.Errorf("%s: path: %w", where, err))
-					continue
+					t.Errorf("path: %w", err)
+					return
 				}
 			}
+			t.Strict(typ, "type", "path")
 		case "redis":
-			allowed = []string{"type", "url"}
-			u, ok, err := str("url")
-			if err != nil {
-				errs = append(errs, err)
-				continue
+			u, _ := t.String("url")
+			if t.Err() != nil {
+				return
 			}
-			if !ok || u == "" {
-				errs = append(errs, fmt.Errorf("%s: missing field \"url\"", where))
-				continue
+			if u == "" {
+				t.Errorf("missing field \"url\"")
+				return
 			}
 			c.url = u
+			t.Strict(typ, "type", "url")
 		default:
-			errs = append(errs, fmt.Errorf("%s: unknown type %q (wisp supports \"spin\" and \"redis\")", where, typ))
-			continue
+			t.Errorf("unknown type %q (wisp supports \"spin\" and \"redis\")", typ)
+			return
 		}
-		for _, field := range slices.Sorted(maps.Keys(t)) {
-			if !slices.Contains(allowed, field) {
-				errs = append(errs, fmt.Errorf("%s: unknown field %q for type %q (allowed: %s)", where, field, typ, strings.Join(allowed, ", ")))
-			}
-		}
-		out[label] = c
-	}
-	return out, errors.Join(errs...)
+		out[t.Label] = c
+	})
+	return out, err
 }
 
 // ConfigureApp takes [key_value_store], checks that every label a

@@ -28,13 +28,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/url"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/wisp-dev/wisp/internal/factor"
+	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
 )
 
 // Name is the factor's name in a factor.Set.
@@ -91,23 +89,13 @@ func parseConfig(ac *factor.AppContext, limits Limits) (*remote, error) {
 		return nil, nil
 	}
 	const where = "runtime config: [llm_compute]"
-	t, ok := raw.(map[string]any)
+	fields, ok := raw.(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%s: must be a table", where)
 	}
-	str := func(field string) (string, error) {
-		v, ok := t[field]
-		if !ok {
-			return "", nil
-		}
-		s, ok := v.(string)
-		if !ok {
-			return "", fmt.Errorf("%s: %s must be a string", where, field)
-		}
-		return s, nil
-	}
-	typ, err := str("type")
-	if err != nil {
+	t := runtimeconfig.NewTable(where, fields)
+	typ, _ := t.String("type")
+	if err := t.Err(); err != nil {
 		return nil, err
 	}
 	switch typ {
@@ -121,48 +109,36 @@ func parseConfig(ac *factor.AppContext, limits Limits) (*remote, error) {
 	default:
 		return nil, fmt.Errorf("%s: unknown type %q (wisp supports \"remote_http\")", where, typ)
 	}
-	allowed := []string{"type", "url", "auth_token", "api_type"}
-	var errs []error
-	for _, field := range slices.Sorted(maps.Keys(t)) {
-		if !slices.Contains(allowed, field) {
-			errs = append(errs, fmt.Errorf("%s: unknown field %q (allowed: %s)", where, field, strings.Join(allowed, ", ")))
-		}
-	}
-	rawURL, err := str("url")
-	if err != nil {
-		errs = append(errs, err)
-	}
-	token, err := str("auth_token")
-	if err != nil {
-		errs = append(errs, err)
-	} else if _, present := t["auth_token"]; !present {
+	t.Strict("", "type", "url", "auth_token", "api_type")
+	rawURL, _ := t.String("url")
+	token, isStr := t.String("auth_token")
+	if !isStr && !t.Has("auth_token") {
 		// Spin requires the field; an empty token is allowed for servers
 		// that need none.
-		errs = append(errs, fmt.Errorf("%s: missing field \"auth_token\"", where))
+		t.Errorf("missing field \"auth_token\"")
 	}
-	api, err := str("api_type")
-	if err != nil {
-		errs = append(errs, err)
-	}
+	api, _ := t.String("api_type")
 	if api == "" {
 		api = APIDefault
 	}
 	if api != APIDefault && api != APIOpenAI {
-		errs = append(errs, fmt.Errorf("%s: unknown api_type %q (%q or %q)", where, api, APIOpenAI, APIDefault))
+		t.Errorf("unknown api_type %q (%q or %q)", api, APIOpenAI, APIDefault)
 	}
 	var base *url.URL
 	if rawURL == "" {
-		if _, present := t["url"]; !present {
-			errs = append(errs, fmt.Errorf("%s: missing field \"url\"", where))
+		if !t.Has("url") {
+			t.Errorf("missing field \"url\"")
 		} else {
-			errs = append(errs, fmt.Errorf("%s: url must not be empty", where))
+			t.Errorf("url must not be empty")
 		}
-	} else if base, err = url.Parse(rawURL); err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+	} else if u, err := url.Parse(rawURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// The parse error is not shown: it would repeat the URL, which may
 		// carry credentials.
-		errs = append(errs, fmt.Errorf("%s: url must be an absolute http:// or https:// URL", where))
+		t.Errorf("url must be an absolute http:// or https:// URL")
+	} else {
+		base = u
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := t.Err(); err != nil {
 		return nil, err
 	}
 	return newRemote(base, token, api, limits), nil

@@ -29,9 +29,6 @@ package mqtt
 import (
 	"context"
 	"errors"
-	"fmt"
-	"maps"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,36 +99,14 @@ type config struct {
 }
 
 func parseConfig(ac *factor.AppContext) (config, error) {
-	var c config
-	raw, ok := ac.RuntimeConfig.Take("outbound_mqtt")
-	if !ok {
-		return c, nil
+	t, err := ac.RuntimeConfig.TakeTable("outbound_mqtt")
+	if t == nil {
+		return config{}, err
 	}
-	t, ok := raw.(map[string]any)
-	if !ok {
-		return c, errors.New("runtime config: outbound_mqtt must be a table")
-	}
-	var errs []error
-	positive := func(field string, limit int64, dst *int) {
-		v, ok := t[field]
-		if !ok {
-			return
-		}
-		n, isInt := v.(int64)
-		if !isInt || n < 1 || n > limit {
-			errs = append(errs, fmt.Errorf("runtime config: [outbound_mqtt]: %s must be an integer from 1 to %d", field, limit))
-			return
-		}
-		*dst = int(n)
-	}
-	positive("max_connections", 1<<20, &c.maxConns)
-	positive("max_payload_size_bytes", 1<<31-1, &c.maxPayloadSize)
-	for _, k := range slices.Sorted(maps.Keys(t)) {
-		if k != "max_connections" && k != "max_payload_size_bytes" {
-			errs = append(errs, fmt.Errorf("runtime config: [outbound_mqtt]: unknown field %q (allowed: max_connections, max_payload_size_bytes)", k))
-		}
-	}
-	return c, errors.Join(errs...)
+	maxConns, _ := t.Int("max_connections", 1, 1<<20)
+	maxPayload, _ := t.Int("max_payload_size_bytes", 1, 1<<31-1)
+	t.Strict("", "max_connections", "max_payload_size_bytes")
+	return config{maxConns: int(maxConns), maxPayloadSize: int(maxPayload)}, t.Err()
 }
 
 // ConfigureApp takes [outbound_mqtt]. Nothing connects until a guest

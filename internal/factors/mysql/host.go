@@ -164,7 +164,7 @@ func failure(c uint32, err error) *rdbms.Error {
 
 // query runs statement with params and buffers the result.
 func (c *conn) query(ctx context.Context, statement string, params []any) ([]rdbms.Column, [][]any, *rdbms.Error) {
-	sc, e := c.get()
+	sc, e := c.Get()
 	if e != nil {
 		return nil, nil, e
 	}
@@ -236,7 +236,7 @@ func (c *conn) query(ctx context.Context, statement string, params []any) ([]rdb
 // fails at its first row blocked until the deadline, which closed the
 // connection. The rows path honours the flag.
 func (c *conn) execute(ctx context.Context, statement string, params []any) *rdbms.Error {
-	sc, e := c.get()
+	sc, e := c.Get()
 	if e != nil {
 		return e
 	}

@@ -24,7 +24,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sync"
 	"time"
 
 	driver "github.com/go-sql-driver/mysql"
@@ -176,31 +175,7 @@ func from(ctx context.Context) (*instance, error) {
 
 // conn is the connection resource: one server connection.
 type conn struct {
-	mu      sync.Mutex
-	sc      *sql.Conn // nil once dropped
-	release func()    // gives back the instance's and the app's slot
-}
-
-// Drop closes the connection.
-func (c *conn) Drop() {
-	c.mu.Lock()
-	sc := c.sc
-	c.sc = nil
-	c.mu.Unlock()
-	if sc == nil {
-		return
-	}
-	go sc.Close() // the driver says goodbye to the server off the guest's path
-	c.release()
-}
-
-func (c *conn) get() (*sql.Conn, *rdbms.Error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.sc == nil {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "no connection found")
-	}
-	return c.sc, nil
+	*rdbms.Conn[*sql.Conn]
 }
 
 // openConn checks address against the policy in ctx and connects.
@@ -210,27 +185,24 @@ func (in *instance) openConn(ctx context.Context, address string) (*conn, *rdbms
 	if e != nil {
 		return nil, e
 	}
-	wait := in.state.limits.AcquireTimeout
-	release, e := rdbms.Reserve(ctx, &in.open, in.state.limits.MaxPerInstance, in.state.limiter, wait)
+	limits := in.state.limits
+	acquire := func(ctx context.Context) (*sql.Conn, *rdbms.Error) {
+		d, err := in.state.db(dbKey{component: in.component, policy: p, address: address}, cfg)
+		if err != nil {
+			return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%v", err)
+		}
+		sc, err := d.Conn(ctx)
+		if err != nil {
+			return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%s", scrub(err.Error(), cfg.Passwd))
+		}
+		return sc, nil
+	}
+	// A dropped connection closes, the driver saying goodbye to the server
+	// off the guest's path.
+	closeConn := func(sc *sql.Conn) { go sc.Close() }
+	c, e := rdbms.Open(ctx, &in.open, limits.MaxPerInstance, in.state.limiter, limits.AcquireTimeout, acquire, closeConn)
 	if e != nil {
 		return nil, e
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			release()
-		}
-	}()
-	d, err := in.state.db(dbKey{component: in.component, policy: p, address: address}, cfg)
-	if err != nil {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%v", err)
-	}
-	actx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	sc, err := d.Conn(actx)
-	if err != nil {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%s", scrub(err.Error(), cfg.Passwd))
-	}
-	ok = true
-	return &conn{sc: sc, release: release}, nil
+	return &conn{c}, nil
 }

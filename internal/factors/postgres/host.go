@@ -130,7 +130,7 @@ func open(ctx context.Context, address string, ca *rootCA) (*conn, *pgError) {
 // parameter that cannot be converted is paramCase (Spin: bad-parameter
 // from query, value-conversion-failed from execute).
 func (c *conn) query(ctx context.Context, statement string, params []any) ([]column, [][]cabi.Variant, *pgError, error) {
-	pc, e := c.get()
+	pc, e := c.Get()
 	if e != nil {
 		return nil, nil, wrap(e), nil
 	}
@@ -199,7 +199,7 @@ func (c *conn) query(ctx context.Context, statement string, params []any) ([]col
 
 // execute runs statement and returns the number of rows it affected.
 func (c *conn) execute(ctx context.Context, statement string, params []any) (uint64, *pgError, error) {
-	pc, e := c.get()
+	pc, e := c.Get()
 	if e != nil {
 		return 0, wrap(e), nil
 	}

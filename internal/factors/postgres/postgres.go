@@ -24,7 +24,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -164,25 +163,10 @@ func from(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
-// conn is the connection resource: one pooled connection.
+// conn is the connection resource: one pooled connection, returned to
+// its pool when the guest drops it.
 type conn struct {
-	pool    *pool
-	mu      sync.Mutex
-	pc      *pgx.Conn // nil once dropped
-	release func()    // gives back the instance's and the app's slot
-}
-
-// Drop returns the connection to its pool.
-func (c *conn) Drop() {
-	c.mu.Lock()
-	pc := c.pc
-	c.pc = nil
-	c.mu.Unlock()
-	if pc == nil {
-		return
-	}
-	c.pool.release(pc)
-	c.release()
+	*rdbms.Conn[*pgx.Conn]
 }
 
 // openConn checks address against the policy in ctx and takes a
@@ -198,37 +182,23 @@ func (in *instance) openConn(ctx context.Context, address string, ca *rootCA) (*
 		applyRootCA(&cfg.Config, ca)
 		key.caHash = ca.hash
 	}
-	wait := in.state.limits.AcquireTimeout
-	release, e := rdbms.Reserve(ctx, &in.open, in.state.limits.MaxPerInstance, in.state.limiter, wait)
+	var pl *pool
+	acquire := func(ctx context.Context) (*pgx.Conn, *rdbms.Error) {
+		var err error
+		if pl, err = in.state.pool(key, cfg); err != nil {
+			return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%v", err)
+		}
+		pc, err := pl.acquire(ctx)
+		if err != nil {
+			return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%s", redact(err.Error(), address))
+		}
+		return pc, nil
+	}
+	release := func(pc *pgx.Conn) { pl.release(pc) }
+	limits := in.state.limits
+	c, e := rdbms.Open(ctx, &in.open, limits.MaxPerInstance, in.state.limiter, limits.AcquireTimeout, acquire, release)
 	if e != nil {
 		return nil, e
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			release()
-		}
-	}()
-	pl, err := in.state.pool(key, cfg)
-	if err != nil {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%v", err)
-	}
-	actx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	pc, err := pl.acquire(actx)
-	if err != nil {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "%s", redact(err.Error(), address))
-	}
-	ok = true
-	return &conn{pool: pl, pc: pc, release: release}, nil
-}
-
-// get returns the pooled connection, or an error if it was dropped.
-func (c *conn) get() (*pgx.Conn, *rdbms.Error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.pc == nil {
-		return nil, rdbms.Errorf(rdbms.ConnectionFailed, "no connection found")
-	}
-	return c.pc, nil
+	return &conn{c}, nil
 }

@@ -29,17 +29,10 @@ import (
 // error, a protocol error, a reply over the size limit, a cancelled call)
 // closes it, and the next execute dials afresh.
 func execute(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
-	}
-	command, err := strArg(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	params, ok := arg(args, 2).([]any)
-	if !ok && arg(args, 2) != nil {
-		return nil, errBadArgs
+	a := argsOf(args)
+	c, command, params := a.conn(), a.str(), a.list()
+	if a.err != nil {
+		return nil, a.err
 	}
 	cmd := make([][]byte, 0, 1+len(params))
 	cmd = append(cmd, []byte(command))

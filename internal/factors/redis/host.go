@@ -247,53 +247,89 @@ func (in *instance) open(ctx context.Context, address string) (*conn, cabi.Resul
 	return c, cabi.Result{}
 }
 
-// Argument helpers: a missing or mistyped argument is ABI misuse (the
-// binding lifts arguments by the WIT types), so it traps; it never panics.
+// argReader decodes a host call's arguments in order (the binding lifts
+// them by the WIT types). A missing or mistyped argument is ABI misuse, so
+// it traps, never panics: the first one sticks in err and later reads
+// return zero values. Go evaluates the calls of one statement left to
+// right, so a command reads its arguments in one line and checks err once:
+//
+//	a := argsOf(args)
+//	c, key := a.conn(), a.str()
+//	if a.err != nil {
+//		return nil, a.err
+//	}
+type argReader struct {
+	vals []any
+	next int
+	err  error
+}
 
-func arg(args []any, i int) any {
-	if i < len(args) {
-		return args[i]
+func argsOf(args []any) *argReader { return &argReader{vals: args} }
+
+// take returns the next argument, nil when there is none.
+func (a *argReader) take() any {
+	i := a.next
+	a.next++
+	if i < len(a.vals) {
+		return a.vals[i]
 	}
 	return nil
 }
 
-func connArg(args []any) (*conn, error) {
-	c, ok := arg(args, 0).(*conn)
+func (a *argReader) bad() {
+	if a.err == nil {
+		a.err = errBadArgs
+	}
+}
+
+func (a *argReader) conn() *conn {
+	c, ok := a.take().(*conn)
 	if !ok || c == nil {
-		return nil, errBadArgs
+		a.bad()
 	}
-	return c, nil
+	return c
 }
 
-func strArg(args []any, i int) (string, error) {
-	s, ok := arg(args, i).(string)
+func (a *argReader) str() string {
+	s, ok := a.take().(string)
 	if !ok {
-		return "", errBadArgs
+		a.bad()
 	}
-	return s, nil
+	return s
 }
 
-func bytesArg(args []any, i int) ([]byte, error) {
-	switch v := arg(args, i).(type) {
+func (a *argReader) bytes() []byte {
+	switch v := a.take().(type) {
 	case []byte:
-		return v, nil
+		return v
 	case nil: // an empty list
-		return nil, nil
+		return nil
 	}
-	return nil, errBadArgs
+	a.bad()
+	return nil
 }
 
-func strListArg(args []any, i int) ([]any, error) {
-	l, ok := arg(args, i).([]any)
-	if !ok && arg(args, i) != nil {
-		return nil, errBadArgs
+// list returns a list argument; nil is an empty list.
+func (a *argReader) list() []any {
+	v := a.take()
+	l, ok := v.([]any)
+	if !ok && v != nil {
+		a.bad()
 	}
+	return l
+}
+
+// strList returns a list<string> argument, its items still as any (as
+// go-redis takes set members).
+func (a *argReader) strList() []any {
+	l := a.list()
 	for _, v := range l {
 		if _, ok := v.(string); !ok {
-			return nil, errBadArgs
+			a.bad()
+			return nil
 		}
 	}
-	return l, nil
+	return l
 }
 
 func toStrings(l []any) []string {
@@ -304,14 +340,35 @@ func toStrings(l []any) []string {
 	return out
 }
 
+// done is the result of a command that returns nothing.
+func done(err error) []any {
+	if err != nil {
+		return []any{backendError(err)}
+	}
+	return []any{cabi.Ok(nil)}
+}
+
+// count returns a Redis count as the WIT u32.
+func count(n int64, err error) []any {
+	if err != nil {
+		return []any{backendError(err)}
+	}
+	return []any{cabi.Ok(uint32(min(max(n, 0), 1<<32-1)))}
+}
+
+func tooLarge(c *conn) cabi.Result {
+	return errOtherf("query result exceeds limit of %d bytes", c.in.app.limits.MaxResultBytes)
+}
+
 func openFunc(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
 	in, err := from(ctx)
 	if err != nil {
 		return nil, err
 	}
-	address, err := strArg(args, 0)
-	if err != nil {
-		return nil, err
+	a := argsOf(args)
+	address := a.str()
+	if a.err != nil {
+		return nil, a.err
 	}
 	c, res := in.open(ctx, address)
 	if c == nil {
@@ -321,32 +378,19 @@ func openFunc(ctx context.Context, _ *component.Call, args []any) ([]any, error)
 }
 
 func publish(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
+	a := argsOf(args)
+	c, channel, payload := a.conn(), a.str(), a.bytes()
+	if a.err != nil {
+		return nil, a.err
 	}
-	channel, err := strArg(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	payload, err := bytesArg(args, 2)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.p.client.Publish(ctx, channel, payload).Err(); err != nil {
-		return []any{backendError(err)}, nil
-	}
-	return []any{cabi.Ok(nil)}, nil
+	return done(c.p.client.Publish(ctx, channel, payload).Err()), nil
 }
 
 func get(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
-	}
-	key, err := strArg(args, 1)
-	if err != nil {
-		return nil, err
+	a := argsOf(args)
+	c, key := a.conn(), a.str()
+	if a.err != nil {
+		return nil, a.err
 	}
 	v, err := c.p.client.Get(ctx, key).Bytes()
 	switch {
@@ -360,37 +404,20 @@ func get(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
 	return []any{cabi.Ok(cabi.Some(v))}, nil
 }
 
-func tooLarge(c *conn) cabi.Result {
-	return errOtherf("query result exceeds limit of %d bytes", c.in.app.limits.MaxResultBytes)
-}
-
 func set(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
+	a := argsOf(args)
+	c, key, value := a.conn(), a.str(), a.bytes()
+	if a.err != nil {
+		return nil, a.err
 	}
-	key, err := strArg(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	value, err := bytesArg(args, 2)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.p.client.Set(ctx, key, value, 0).Err(); err != nil {
-		return []any{backendError(err)}, nil
-	}
-	return []any{cabi.Ok(nil)}, nil
+	return done(c.p.client.Set(ctx, key, value, 0).Err()), nil
 }
 
 func incr(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
-	}
-	key, err := strArg(args, 1)
-	if err != nil {
-		return nil, err
+	a := argsOf(args)
+	c, key := a.conn(), a.str()
+	if a.err != nil {
+		return nil, a.err
 	}
 	n, err := c.p.client.IncrBy(ctx, key, 1).Result()
 	if err != nil {
@@ -399,66 +426,38 @@ func incr(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
 	return []any{cabi.Ok(n)}, nil
 }
 
-// count returns a Redis count as the WIT u32.
-func count(n int64, err error) []any {
-	if err != nil {
-		return []any{backendError(err)}
-	}
-	return []any{cabi.Ok(uint32(min(max(n, 0), 1<<32-1)))}
-}
-
 func del(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
-	}
-	keys, err := strListArg(args, 1)
-	if err != nil {
-		return nil, err
+	a := argsOf(args)
+	c, keys := a.conn(), a.strList()
+	if a.err != nil {
+		return nil, a.err
 	}
 	return count(c.p.client.Del(ctx, toStrings(keys)...).Result()), nil
 }
 
 func sadd(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
+	a := argsOf(args)
+	c, key, members := a.conn(), a.str(), a.strList()
+	if a.err != nil {
+		return nil, a.err
 	}
-	key, err := strArg(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	values, err := strListArg(args, 2)
-	if err != nil {
-		return nil, err
-	}
-	return count(c.p.client.SAdd(ctx, key, values...).Result()), nil
+	return count(c.p.client.SAdd(ctx, key, members...).Result()), nil
 }
 
 func srem(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
+	a := argsOf(args)
+	c, key, members := a.conn(), a.str(), a.strList()
+	if a.err != nil {
+		return nil, a.err
 	}
-	key, err := strArg(args, 1)
-	if err != nil {
-		return nil, err
-	}
-	values, err := strListArg(args, 2)
-	if err != nil {
-		return nil, err
-	}
-	return count(c.p.client.SRem(ctx, key, values...).Result()), nil
+	return count(c.p.client.SRem(ctx, key, members...).Result()), nil
 }
 
 func smembers(ctx context.Context, _ *component.Call, args []any) ([]any, error) {
-	c, err := connArg(args)
-	if err != nil {
-		return nil, err
-	}
-	key, err := strArg(args, 1)
-	if err != nil {
-		return nil, err
+	a := argsOf(args)
+	c, key := a.conn(), a.str()
+	if a.err != nil {
+		return nil, a.err
 	}
 	members, err := c.p.client.SMembers(ctx, key).Result()
 	if err != nil {

@@ -36,9 +36,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
-	"maps"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,29 +112,13 @@ func (*Factor) Deps() []string { return nil }
 // parseConfig reads [outbound_redis] strictly: max_connections (>= 1) or
 // nothing (0: unlimited).
 func parseConfig(ac *factor.AppContext) (maxConns int, err error) {
-	raw, ok := ac.RuntimeConfig.Take("outbound_redis")
-	if !ok {
-		return 0, nil
+	t, err := ac.RuntimeConfig.TakeTable("outbound_redis")
+	if t == nil {
+		return 0, err
 	}
-	t, ok := raw.(map[string]any)
-	if !ok {
-		return 0, errors.New("runtime config: outbound_redis must be a table")
-	}
-	var errs []error
-	for _, k := range slices.Sorted(maps.Keys(t)) {
-		if k != "max_connections" {
-			errs = append(errs, fmt.Errorf("runtime config: [outbound_redis]: unknown field %q (allowed: max_connections)", k))
-		}
-	}
-	if v, ok := t["max_connections"]; ok {
-		n, isInt := v.(int64)
-		if !isInt || n < 1 || n > 1<<20 {
-			errs = append(errs, fmt.Errorf("runtime config: [outbound_redis]: max_connections must be an integer from 1 to %d", 1<<20))
-		} else {
-			maxConns = int(n)
-		}
-	}
-	return maxConns, errors.Join(errs...)
+	t.Strict("", "max_connections")
+	n, _ := t.Int("max_connections", 1, 1<<20)
+	return int(n), t.Err()
 }
 
 // ConfigureApp takes [outbound_redis]. Nothing is dialled until a guest

@@ -35,6 +35,7 @@ import (
 	"sync"
 
 	"github.com/wisp-dev/wisp/internal/factor"
+	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
 )
 
 // Name is the factor's name in a factor.Set.
@@ -95,77 +96,44 @@ type dbConfig struct {
 // parseConfig reads the sqlite_database section strictly.
 func parseConfig(ac *factor.AppContext) (map[string]dbConfig, error) {
 	out := map[string]dbConfig{}
-	raw, ok := ac.RuntimeConfig.Take("sqlite_database")
-	if !ok {
-		return out, nil
-	}
-	tables, ok := raw.(map[string]any)
-	if !ok {
-		return nil, errors.New("runtime config: sqlite_database must be a table of [sqlite_database.<label>] tables")
-	}
-	var errs []error
-	for _, label := range slices.Sorted(maps.Keys(tables)) {
-		where := fmt.Sprintf("runtime config: [sqlite_database.%s]", label)
-		t, ok := tables[label].(map[string]any)
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: must be a table", where))
-			continue
-		}
-		typ, ok := t["type"].(string)
+	err := ac.RuntimeConfig.TakeLabelled("sqlite_database", func(t *runtimeconfig.Table) {
+		typ, ok := t.String("type")
 		switch {
-		case !ok && t["type"] != nil:
-			errs = append(errs, fmt.Errorf("%s: type must be a string", where))
-			continue
+		case !ok && t.Has("type"): // String recorded the error
+			return
 		case !ok:
-			errs = append(errs, fmt.Errorf("%s: missing field \"type\" (\"spin\")", where))
-			continue
+			t.Errorf("missing field \"type\" (\"spin\")")
+			return
 		case typ == "libsql":
-			errs = append(errs, fmt.Errorf("%s: type \"libsql\" (a remote libSQL database) is not supported by wisp; use type \"spin\"", where))
-			continue
+			t.Errorf("type \"libsql\" (a remote libSQL database) is not supported by wisp; use type \"spin\"")
+			return
 		case typ != "spin":
-			errs = append(errs, fmt.Errorf("%s: unknown type %q (wisp supports \"spin\")", where, typ))
-			continue
+			t.Errorf("unknown type %q (wisp supports \"spin\")", typ)
+			return
 		}
 		var c dbConfig
-		bad := false
-		for _, field := range slices.Sorted(maps.Keys(t)) {
-			switch v := t[field]; field {
-			case "type":
-			case "path":
-				p, ok := v.(string)
-				if !ok || p == "" {
-					errs = append(errs, fmt.Errorf("%s: path must be a non-empty string (leave it out for an in-memory database)", where))
-					bad = true
-					continue
-				}
+		if v, ok := t.Value("path"); ok {
+			p, ok := v.(string)
+			if !ok || p == "" {
+				t.Errorf("path must be a non-empty string (leave it out for an in-memory database)")
+			} else {
 				if !filepath.IsAbs(p) {
 					p = filepath.Join(ac.BaseDir, p)
 				}
 				abs, err := filepath.Abs(p)
 				if err != nil {
-					errs = append(errs, fmt.Errorf("%s: path: %w", where, err))
-					bad = true
-					continue
+					t.Errorf("path: %w", err)
 				}
 				c.path = abs
-			case "allow_attach_file":
-				b, ok := v.(bool)
-				if !ok {
-					errs = append(errs, fmt.Errorf("%s: allow_attach_file must be true or false", where))
-					bad = true
-					continue
-				}
-				c.allowAttach = b
-			default:
-				errs = append(errs, fmt.Errorf("%s: unknown field %q for type \"spin\" (allowed: type, path, allow_attach_file)", where, field))
-				bad = true
 			}
 		}
-		if !bad {
-			out[label] = c
+		c.allowAttach, _ = t.Bool("allow_attach_file")
+		t.Strict(typ, "type", "path", "allow_attach_file")
+		if t.Err() == nil {
+			out[t.Label] = c
 		}
-	}
-	return out, errors.Join(errs...)
+	})
+	return out, err
 }
 
 // ConfigureApp takes [sqlite_database], checks that every label a

@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/wisp-dev/wisp/internal/factor"
 	vars "github.com/wisp-dev/wisp/internal/variables"
+	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
 )
 
 // parseProviders reads the runtime config's variable providers, strictly:
@@ -63,12 +63,12 @@ func parseProviders(ac *factor.AppContext) ([]vars.Provider, error) {
 	)
 	for i, e := range entries {
 		where := fmt.Sprintf("runtime config: [[%s]] #%d", section, i+1)
-		t, ok := e.(map[string]any)
+		fields, ok := e.(map[string]any)
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: must be a table", where))
 			continue
 		}
-		ps, err := provider(ac, where, t)
+		ps, err := provider(ac, runtimeconfig.NewTable(where, fields))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -82,106 +82,84 @@ func parseProviders(ac *factor.AppContext) ([]vars.Provider, error) {
 }
 
 // provider builds the provider(s) of one entry.
-func provider(ac *factor.AppContext, where string, t map[string]any) ([]vars.Provider, error) {
-	str := func(field string, required bool) (string, error) {
-		v, ok := t[field]
-		if !ok {
-			if required {
-				return "", fmt.Errorf("%s: missing field %q", where, field)
-			}
-			return "", nil
+func provider(ac *factor.AppContext, t *runtimeconfig.Table) ([]vars.Provider, error) {
+	// required reads a string field that must be present.
+	required := func(field string) string {
+		s, _ := t.String(field)
+		if !t.Has(field) {
+			t.Errorf("missing field %q", field)
 		}
-		s, ok := v.(string)
-		if !ok {
-			return "", fmt.Errorf("%s: %s must be a string", where, field)
-		}
-		return s, nil
+		return s
 	}
-	typ, err := str("type", false)
-	if err != nil {
+	typ, _ := t.String("type")
+	if err := t.Err(); err != nil {
 		return nil, err
 	}
-	var allowed []string
 	switch typ {
 	case "vault":
-		allowed = []string{"type", "url", "token", "mount", "prefix"}
+		t.Strict(typ, "type", "url", "token", "mount", "prefix")
 	case "static":
-		allowed = []string{"type", "values"}
+		t.Strict(typ, "type", "values")
 	case "env":
-		allowed = []string{"type", "prefix", "dotenv_path"}
+		t.Strict(typ, "type", "prefix", "dotenv_path")
 	case "azure_key_vault":
-		return nil, fmt.Errorf("%s: type \"azure_key_vault\" is not supported by wisp (supported: \"vault\", \"static\", \"env\")", where)
+		return nil, fmt.Errorf("%s: type \"azure_key_vault\" is not supported by wisp (supported: \"vault\", \"static\", \"env\")", t.Where)
 	case "":
-		return nil, fmt.Errorf("%s: missing field \"type\" (\"vault\", \"static\" or \"env\")", where)
+		return nil, fmt.Errorf("%s: missing field \"type\" (\"vault\", \"static\" or \"env\")", t.Where)
 	default:
-		return nil, fmt.Errorf("%s: unknown type %q (wisp supports \"vault\", \"static\" and \"env\")", where, typ)
+		return nil, fmt.Errorf("%s: unknown type %q (wisp supports \"vault\", \"static\" and \"env\")", t.Where, typ)
 	}
-	var errs []error
-	for _, field := range slices.Sorted(maps.Keys(t)) {
-		if !slices.Contains(allowed, field) {
-			errs = append(errs, fmt.Errorf("%s: unknown field %q for type %q (allowed: %s)", where, field, typ, strings.Join(allowed, ", ")))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := t.Err(); err != nil {
 		return nil, err
 	}
 
 	switch typ {
 	case "vault":
 		var c vars.VaultConfig
-		for _, f := range []struct {
-			name string
-			dst  *string
-		}{{"url", &c.URL}, {"token", &c.Token}, {"mount", &c.Mount}} {
-			if *f.dst, err = str(f.name, true); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if c.Prefix, err = str("prefix", false); err != nil {
-			errs = append(errs, err)
-		}
-		if err := errors.Join(errs...); err != nil {
+		c.URL, c.Token, c.Mount = required("url"), required("token"), required("mount")
+		c.Prefix, _ = t.String("prefix")
+		if err := t.Err(); err != nil {
 			return nil, err
 		}
 		p, err := vars.Vault(c)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return nil, fmt.Errorf("%s: %w", t.Where, err)
 		}
 		return []vars.Provider{p}, nil
 
 	case "static":
-		raw, ok := t["values"]
+		raw, ok := t.Value("values")
 		if !ok {
-			return nil, fmt.Errorf("%s: missing field \"values\"", where)
+			return nil, fmt.Errorf("%s: missing field \"values\"", t.Where)
 		}
 		table, ok := raw.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%s: values must be a table of strings", where)
+			return nil, fmt.Errorf("%s: values must be a table of strings", t.Where)
 		}
 		values := make(map[string]string, len(table))
 		for _, name := range slices.Sorted(maps.Keys(table)) {
 			s, ok := table[name].(string)
 			if !ok {
-				errs = append(errs, fmt.Errorf("%s: values.%s must be a string", where, name))
+				t.Errorf("values.%s must be a string", name)
 				continue
 			}
 			values[name] = s
 		}
-		if err := errors.Join(errs...); err != nil {
+		if err := t.Err(); err != nil {
 			return nil, err
 		}
 		return []vars.Provider{vars.Static(values)}, nil
 
 	default: // env
-		prefix, err := str("prefix", false)
-		if err != nil {
+		prefix, ok := t.String("prefix")
+		if err := t.Err(); err != nil {
 			return nil, err
 		}
-		if _, ok := t["prefix"]; !ok {
+		if !ok {
 			prefix = vars.DefaultEnvPrefix
 		}
-		path, err := str("dotenv_path", false)
-		if err != nil {
+		path, _ := t.String("dotenv_path")
+		if err := t.Err(); err != nil {
 			return nil, err
 		}
 		// The environment first, then the file: Spin merges .env beneath
@@ -193,7 +171,7 @@ func provider(ac *factor.AppContext, where string, t map[string]any) ([]vars.Pro
 			}
 			dotenv, err := vars.DotEnv(prefix, path)
 			if err != nil {
-				return nil, fmt.Errorf("%s: dotenv_path: %w", where, err)
+				return nil, fmt.Errorf("%s: dotenv_path: %w", t.Where, err)
 			}
 			ps = append(ps, dotenv)
 		}

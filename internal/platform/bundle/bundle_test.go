@@ -35,7 +35,7 @@ func sum(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-func testApp(t *testing.T) *lockedapp.LockedApp {
+func testApp(t testing.TB) *lockedapp.LockedApp {
 	dir := t.TempDir()
 	wasm := []byte("\x00asm\x01\x00\x00\x00")
 	os.WriteFile(filepath.Join(dir, "a.wasm"), wasm, 0o644)
@@ -77,7 +77,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-func tarball(t *testing.T, entries ...[2]string) []byte {
+func tarball(t testing.TB, entries ...[2]string) []byte {
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)

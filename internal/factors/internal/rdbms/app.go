@@ -41,6 +41,61 @@ func Reserve(ctx context.Context, open *Counter, max int, l *Limiter, wait time.
 	}, nil
 }
 
+// Conn is a guest's connection resource: one backend connection, held
+// from open until the guest drops the resource.
+type Conn[T any] struct {
+	mu      sync.Mutex
+	c       T
+	held    bool    // false once dropped
+	close   func(T) // hands the connection back: closes or pools it
+	release func()  // gives back the instance's and the app's slot
+}
+
+// Drop hands the connection back and frees its slots, once.
+func (c *Conn[T]) Drop() {
+	c.mu.Lock()
+	held := c.held
+	c.held = false
+	c.mu.Unlock()
+	if !held {
+		return
+	}
+	c.close(c.c)
+	c.release()
+}
+
+// Get returns the connection, or connection-failed "no connection found"
+// once the resource was dropped.
+func (c *Conn[T]) Get() (T, *Error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.held {
+		var zero T
+		return zero, Errorf(ConnectionFailed, "no connection found")
+	}
+	return c.c, nil
+}
+
+// Open reserves the connection slots (Reserve: the instance's open, at
+// most max; then one of l's) and takes a connection with acquire, all
+// within wait. close is how the resource hands the connection back when
+// dropped. On failure nothing is held.
+func Open[T any](ctx context.Context, open *Counter, max int, l *Limiter, wait time.Duration,
+	acquire func(ctx context.Context) (T, *Error), close func(T)) (*Conn[T], *Error) {
+	release, e := Reserve(ctx, open, max, l, wait)
+	if e != nil {
+		return nil, e
+	}
+	actx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	c, e := acquire(actx)
+	if e != nil {
+		release()
+		return nil, e
+	}
+	return &Conn[T]{c: c, held: true, close: close, release: release}, nil
+}
+
 // Cache keeps an app's connection handles (a database handle or a pool),
 // one per key, at most perComponent per component: making one more drops
 // the component's least recently used handle.

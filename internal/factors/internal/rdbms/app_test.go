@@ -86,3 +86,42 @@ func TestCache(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
+
+func TestOpenAndDrop(t *testing.T) {
+	ctx := context.Background()
+	var open Counter
+	l := NewLimiter(1)
+	var closed []string
+	closeConn := func(c string) { closed = append(closed, c) }
+	ok := func(context.Context) (string, *Error) { return "conn", nil }
+
+	c, e := Open(ctx, &open, 1, l, time.Millisecond, ok, closeConn)
+	if e != nil {
+		t.Fatal(e)
+	}
+	if got, e := c.Get(); got != "conn" || e != nil {
+		t.Fatalf("Get = %q, %v", got, e)
+	}
+	if _, e := Open(ctx, &open, 1, l, time.Millisecond, ok, closeConn); e == nil || e.Case != ConnectionFailed {
+		t.Fatalf("second open over the limits: %v", e)
+	}
+	c.Drop()
+	c.Drop() // a second drop hands back nothing more
+	if len(closed) != 1 {
+		t.Fatalf("closed %v, want once", closed)
+	}
+	if _, e := c.Get(); e == nil || e.Case != ConnectionFailed {
+		t.Fatalf("Get after Drop: %v", e)
+	}
+
+	// A failed acquire holds no slot: the next open gets both.
+	failed := func(context.Context) (string, *Error) { return "", Errorf(ConnectionFailed, "refused") }
+	if _, e := Open(ctx, &open, 1, l, time.Millisecond, failed, closeConn); e == nil || e.Msg != "refused" {
+		t.Fatalf("acquire's error lost: %v", e)
+	}
+	c, e = Open(ctx, &open, 1, l, time.Millisecond, ok, closeConn)
+	if e != nil {
+		t.Fatalf("slots not given back after a failed acquire: %v", e)
+	}
+	c.Drop()
+}

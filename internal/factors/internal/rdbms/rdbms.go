@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wisp-dev/wisp/internal/component/cabi"
+	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
 )
 
 // Error cases, the same in every rdbms interface (rdbms-types, spin:mysql,
@@ -324,20 +325,22 @@ func (c *Counter) Put() { c.n.Add(-1) }
 // defines for outbound databases: only max_connections, a positive
 // integer. raw is what RuntimeConfig.Take returned.
 func ParseMaxConnections(section string, raw any) (int, error) {
-	t, ok := raw.(map[string]any)
+	fields, ok := raw.(map[string]any)
 	if !ok {
 		return 0, fmt.Errorf("runtime config: [%s] must be a table", section)
 	}
+	t := runtimeconfig.NewTable(fmt.Sprintf("runtime config: [%s]", section), fields)
+	t.Strict("", "max_connections")
 	n := 0
-	for k, v := range t {
-		if k != "max_connections" {
-			return 0, fmt.Errorf("runtime config: [%s]: unknown field %q (allowed: max_connections)", section, k)
+	if v, ok := t.Value("max_connections"); ok {
+		if i, ok := v.(int64); ok && i > 0 && i <= math.MaxInt32 {
+			n = int(i)
+		} else {
+			t.Errorf("max_connections must be a positive integer")
 		}
-		i, ok := v.(int64)
-		if !ok || i <= 0 || i > math.MaxInt32 {
-			return 0, fmt.Errorf("runtime config: [%s]: max_connections must be a positive integer", section)
-		}
-		n = int(i)
+	}
+	if err := t.Err(); err != nil {
+		return 0, err
 	}
 	return n, nil
 }
