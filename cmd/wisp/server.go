@@ -2,15 +2,18 @@ package main
 
 // wisp server: the multi-tenant node. internal/platform decides which app
 // a request goes to and when apps load and unload; serverRuntime below
-// loads them with the same factors, executor and HTTP trigger as wisp up.
+// loads them with the same factors, executor and triggers (HTTP, and
+// Redis, MQTT and cron for the apps the platform keeps loaded) as wisp up.
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/wisp-dev/wisp/internal/component"
@@ -27,8 +31,13 @@ import (
 	"github.com/wisp-dev/wisp/internal/factor"
 	"github.com/wisp-dev/wisp/internal/logs"
 	"github.com/wisp-dev/wisp/internal/oci"
+	"github.com/wisp-dev/wisp/internal/outbound"
 	"github.com/wisp-dev/wisp/internal/platform"
+	"github.com/wisp-dev/wisp/internal/trigger"
+	crontrigger "github.com/wisp-dev/wisp/internal/trigger/cron"
 	httptrigger "github.com/wisp-dev/wisp/internal/trigger/http"
+	mqtttrigger "github.com/wisp-dev/wisp/internal/trigger/mqtt"
+	redistrigger "github.com/wisp-dev/wisp/internal/trigger/redis"
 	"github.com/wisp-dev/wisp/pkg/lockedapp"
 	"github.com/wisp-dev/wisp/pkg/platformapi"
 	"github.com/wisp-dev/wisp/pkg/runtimeconfig"
@@ -66,7 +75,9 @@ func newServerCmd() *cobra.Command {
 
 App <name> answers at http://<name>.<domain>/ (and at its custom domains) on
 --listen; tenants manage apps through the admin API on --admin-listen with
-bearer tokens. Apps load on their first request and unload when idle.
+bearer tokens. Apps load on their first request and unload when idle; apps
+with Redis, MQTT or cron triggers load at deploy and stay loaded, their
+triggers running, until redeployed or deleted.
 
 On first start the node creates an "admin" tenant. Its token is $` + adminTokenEnv + `
 if set, otherwise a new random token that is printed once and written to
@@ -328,6 +339,10 @@ func (rt *serverRuntime) Load(ctx context.Context, spec platform.LoadSpec) (_ pl
 		return nil, err
 	}
 	log := rt.log.With("app", spec.Name)
+	has, err := triggerKinds(spec.App, "wisp server")
+	if err != nil {
+		return nil, err
+	}
 	handlers, err := httpHandlers(a.loaded, log, func() http.Handler { return a.srv })
 	if err != nil {
 		return nil, err
@@ -339,6 +354,27 @@ func (rt *serverRuntime) Load(ctx context.Context, spec platform.LoadSpec) (_ pl
 	})
 	if err != nil {
 		return nil, err
+	}
+	if has[redistrigger.Type] || has[mqtttrigger.Type] || has[crontrigger.Type] {
+		// The same triggers as wisp up, with the app's factors (its
+		// state, its variables, its outbound policy for what the guest
+		// does) and its HTTP components for chaining and self requests.
+		if err := checkTriggerConcurrency(spec.App, spec.MaxConcurrency); err != nil {
+			return nil, err
+		}
+		invoke := eventInvoke(rt.requestTimeout, handlers, func() http.Handler { return a.srv })
+		triggers, err := eventTriggers(ctx, a.loaded, fapp, log, invoke)
+		if err != nil {
+			return nil, err
+		}
+		if spec.Triggers && !spec.ValidateOnly {
+			if err := rt.checkTriggerServers(ctx, spec.App, variableResolver(fapp)); err != nil {
+				return nil, err
+			}
+			if err := a.runTriggers(triggers, log); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return a, nil
 }
@@ -353,11 +389,21 @@ type serverApp struct {
 	sink   *logs.Sink
 	loaded *executor.App
 	srv    *httptrigger.Server
+	// stop stops the event triggers, which triggers counts; nil when none
+	// runs.
+	stop     context.CancelFunc
+	triggers sync.WaitGroup
 }
 
 func (a *serverApp) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.srv.ServeHTTP(w, r) }
 
 func (a *serverApp) Close(ctx context.Context) error {
+	if a.stop != nil {
+		// Calls in flight finish (within their timeout) before the
+		// components they run are closed.
+		a.stop()
+		a.triggers.Wait()
+	}
 	var errs []error
 	if a.loaded != nil {
 		errs = append(errs, a.loaded.Close(ctx))
@@ -367,4 +413,225 @@ func (a *serverApp) Close(ctx context.Context) error {
 		errs = append(errs, a.sink.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// checkTriggerConcurrency checks that the calls the app's event triggers
+// may make at once (each MQTT and cron trigger one, each Redis trigger its
+// concurrency) fit in the tenant's per-app limit, which otherwise bounds
+// only HTTP requests.
+func checkTriggerConcurrency(app *lockedapp.LockedApp, limit int) error {
+	if limit <= 0 {
+		return nil
+	}
+	total := 0
+	for _, t := range app.Triggers {
+		switch t.Type {
+		case redistrigger.Type:
+			c, err := trigger.Int(t.Config, "concurrency", 1)
+			if err != nil {
+				return fmt.Errorf("redis trigger %q: %w", t.ID, err)
+			}
+			total += max(c, 0)
+		case mqtttrigger.Type, crontrigger.Type:
+			total++
+		}
+	}
+	if total > limit {
+		return fmt.Errorf("the app's event triggers may run %d calls at once, more than the tenant's limit of %d per app", total, limit)
+	}
+	return nil
+}
+
+// triggerStartTimeout bounds the wait for the event triggers to subscribe
+// when an app loads (MQTT connects, then subscribes, each within 10s).
+const triggerStartTimeout = 30 * time.Second
+
+// runTriggers starts the event triggers and returns once they listen, or
+// with the first one's failure (after stopping them all). After that, a
+// trigger that fails (it can only fail while starting) is logged for the
+// app and started again with backoff: the node keeps serving.
+func (a *serverApp) runTriggers(triggers []trigger.Trigger, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stop = cancel
+	first := make(chan error, len(triggers))
+	var mqtt []*mqtttrigger.Trigger
+	for _, t := range triggers {
+		if m, ok := t.(*mqtttrigger.Trigger); ok {
+			mqtt = append(mqtt, m)
+		}
+		a.triggers.Go(func() { superviseTrigger(ctx, t, log, first) })
+	}
+	wantMQTT := 0
+	for _, t := range a.loaded.Locked.Triggers {
+		if t.Type == mqtttrigger.Type {
+			wantMQTT++
+		}
+	}
+	// The Redis triggers' servers answered checkTriggerServers' PING and
+	// cron needs nothing; MQTT tells when it has subscribed.
+	subscribed := func() bool {
+		n := 0
+		for _, m := range mqtt {
+			n += m.Subscribed()
+		}
+		return n >= wantMQTT
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(triggerStartTimeout)
+	for !subscribed() {
+		select {
+		case err := <-first:
+			cancel()
+			a.triggers.Wait()
+			return err
+		case <-deadline:
+			cancel()
+			a.triggers.Wait()
+			return fmt.Errorf("the MQTT triggers did not subscribe within %v", triggerStartTimeout)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// superviseTrigger runs t until ctx is done. Run fails only when t cannot
+// start; the first failure goes to first (the load is waiting for it),
+// later ones are logged and t is started again after a backoff.
+func superviseTrigger(ctx context.Context, t trigger.Trigger, log *slog.Logger, first chan<- error) {
+	wait := time.Second
+	for attempt := 0; ; attempt++ {
+		err := t.Run(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		if attempt == 0 {
+			first <- err
+		}
+		log.Error("Trigger failed; starting it again", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, time.Minute)
+	}
+}
+
+// triggerServerTimeout bounds checkTriggerServers' connection to each
+// server.
+const triggerServerTimeout = 5 * time.Second
+
+// checkTriggerServers connects to the server of each Redis and MQTT
+// trigger the way the node's policy lets the tenant's components connect:
+// unless --allow-private-outbound, not to loopback or private networks
+// (this node, its admin API, the operator's Redis), and not over Unix
+// sockets. A trigger's subscription is opened by the host, not the guest
+// (allowed_outbound_hosts does not apply to it, as in Spin), but its
+// address is the tenant's to choose, so it must not reach what the
+// tenant's own code may not. Redis servers also get a PING with the
+// trigger's credentials, so a wrong password fails the load too.
+//
+// The trigger's own client resolves the host name again when it
+// connects; a name that re-resolves into a blocked network in between is
+// not caught here (the trigger packages take no dialer yet).
+func (rt *serverRuntime) checkTriggerServers(ctx context.Context, app *lockedapp.LockedApp, resolve trigger.Resolver) error {
+	var blocked *outbound.BlockedNetworks
+	if rt.blockPrivate {
+		var err error
+		if blocked, err = outbound.ParseBlockedNetworks([]string{"private"}); err != nil {
+			return err
+		}
+	}
+	policy, err := outbound.NewPolicyBlocking(nil, blocked)
+	if err != nil {
+		return err
+	}
+	redisDefault, _ := app.Metadata.TriggerConfig[redistrigger.Type]["address"].(string)
+	mqttAddress, _ := app.Metadata.TriggerConfig[mqtttrigger.Type]["address"].(string)
+	checked := map[string]bool{}
+	for _, t := range app.Triggers {
+		var addr string
+		switch t.Type {
+		case redistrigger.Type:
+			addr, _ = t.Config["address"].(string)
+			if addr == "" {
+				addr = redisDefault
+			}
+		case mqtttrigger.Type:
+			addr = mqttAddress
+		default:
+			continue
+		}
+		addr, err := trigger.Resolve(ctx, resolve, t.Component, "address", addr)
+		if err != nil {
+			return fmt.Errorf("%s trigger %q: %w", t.Type, t.ID, err)
+		}
+		if checked[addr] {
+			continue
+		}
+		checked[addr] = true
+		cctx, cancel := context.WithTimeout(ctx, triggerServerTimeout)
+		if t.Type == redistrigger.Type {
+			err = pingRedis(cctx, policy, addr)
+		} else {
+			err = dialMQTT(cctx, policy, addr)
+		}
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%s trigger %q: %w", t.Type, t.ID, err)
+		}
+	}
+	return nil
+}
+
+// pingRedis sends a PING to the Redis server at addr (a redis:// or
+// rediss:// URL, as the trigger has already checked) through policy.
+func pingRedis(ctx context.Context, policy *outbound.Policy, addr string) error {
+	opts, err := goredis.ParseURL(addr)
+	if err != nil {
+		return errors.New("address is not a redis:// or rediss:// URL")
+	}
+	if opts.Network != "tcp" {
+		return fmt.Errorf("address: wisp server connects triggers over TCP only, not %s", opts.Network)
+	}
+	tlsConfig := opts.TLSConfig
+	opts.Dialer = func(ctx context.Context, network, hostport string) (net.Conn, error) {
+		c, err := policy.DialContext(ctx, network, hostport)
+		if err != nil || tlsConfig == nil {
+			return c, err
+		}
+		return tls.Client(c, tlsConfig), nil
+	}
+	opts.MaxRetries = -1
+	c := goredis.NewClient(opts)
+	defer c.Close()
+	if err := c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("cannot connect to %s: %v", opts.Addr, err)
+	}
+	return nil
+}
+
+// dialMQTT opens and closes a TCP connection to the broker at addr through
+// policy: the policy check and a reachability check (credentials are
+// checked when the trigger subscribes).
+func dialMQTT(ctx context.Context, policy *outbound.Policy, addr string) error {
+	u, err := url.Parse(addr)
+	if err != nil || u.Hostname() == "" {
+		return errors.New(`address is not a broker URL such as "mqtt://localhost:1883"`)
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"mqtts": "8883", "ssl": "8883", "tls": "8883", "ws": "80", "wss": "443"}[u.Scheme]
+		if port == "" {
+			port = "1883"
+		}
+	}
+	hostport := net.JoinHostPort(u.Hostname(), port)
+	c, err := policy.DialContext(ctx, "tcp", hostport)
+	if err != nil {
+		return fmt.Errorf("cannot connect to %s: %v", hostport, err)
+	}
+	c.Close()
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wisp-dev/wisp/internal/executor"
 	"github.com/wisp-dev/wisp/internal/factor"
@@ -17,10 +18,24 @@ import (
 	mqtttrigger "github.com/wisp-dev/wisp/internal/trigger/mqtt"
 	redistrigger "github.com/wisp-dev/wisp/internal/trigger/redis"
 	"github.com/wisp-dev/wisp/internal/wasihttp"
+	"github.com/wisp-dev/wisp/pkg/lockedapp"
 )
 
-// triggerTypes are the trigger types `wisp up` runs.
+// triggerTypes are the trigger types `wisp up` and `wisp server` run.
 var triggerTypes = []string{"http", redistrigger.Type, mqtttrigger.Type, crontrigger.Type}
+
+// triggerKinds returns the trigger types app has, failing on one that
+// runner (wisp up, wisp server) does not run.
+func triggerKinds(app *lockedapp.LockedApp, runner string) (map[string]bool, error) {
+	has := map[string]bool{}
+	for _, t := range app.Triggers {
+		if !slices.Contains(triggerTypes, t.Type) {
+			return nil, fmt.Errorf("trigger %q has type %q, which %s does not run (it runs %s)", t.ID, t.Type, runner, strings.Join(triggerTypes, ", "))
+		}
+		has[t.Type] = true
+	}
+	return has, nil
+}
 
 // serveTriggers runs every trigger the app has under one process: the HTTP
 // server only if the app has HTTP triggers (or no triggers at all), the
@@ -31,61 +46,30 @@ var triggerTypes = []string{"http", redistrigger.Type, mqtttrigger.Type, crontri
 // (it cannot reach its server, the port is taken), after stopping the
 // others.
 func serveTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, log *slog.Logger, o upOptions) error {
-	has := map[string]bool{}
-	for _, t := range loaded.Locked.Triggers {
-		if !slices.Contains(triggerTypes, t.Type) {
-			return fmt.Errorf("trigger %q has type %q, which wisp up does not run (it runs %s)", t.ID, t.Type, strings.Join(triggerTypes, ", "))
-		}
-		has[t.Type] = true
+	has, err := triggerKinds(loaded.Locked, "wisp up")
+	if err != nil {
+		return err
 	}
 
 	var srv *httptrigger.Server
 	self := func() http.Handler { return srv }
 	var handlers map[string]httptrigger.Handler
 	if has["http"] || len(has) == 0 {
-		var err error
 		if handlers, err = httpHandlers(loaded, log, self); err != nil {
 			return err
 		}
 	}
-	invoke := trigger.Options{
-		Timeout: o.requestTimeout,
-		// Components run by the other triggers reach the app's HTTP
-		// components in process too (service chaining, self requests).
-		Context: func(ctx context.Context, c *executor.Component) context.Context {
-			return wasihttp.WithOutbound(ctx, &wasihttp.Outbound{
-				Chain: chainTo(handlers),
-				Self:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveSelf(srv, w, r) }),
-				Logf:  c.Logf,
-			})
-		},
-	}
-	resolve := variableResolver(fapp)
-
-	var run []trigger.Trigger
-	if has[redistrigger.Type] {
-		t, err := redistrigger.New(ctx, loaded, redistrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve})
-		if err != nil {
-			return err
+	invoke := eventInvoke(o.requestTimeout, handlers, func() http.Handler {
+		if srv == nil {
+			return nil // not a nil *Server in a non-nil interface
 		}
-		run = append(run, t)
-	}
-	if has[mqtttrigger.Type] {
-		t, err := mqtttrigger.New(ctx, loaded, mqtttrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve})
-		if err != nil {
-			return err
-		}
-		run = append(run, t)
-	}
-	if has[crontrigger.Type] {
-		t, err := crontrigger.New(loaded, crontrigger.Options{Logger: log, Invoke: invoke})
-		if err != nil {
-			return err
-		}
-		run = append(run, t)
+		return srv
+	})
+	run, err := eventTriggers(ctx, loaded, fapp, log, invoke)
+	if err != nil {
+		return err
 	}
 	if handlers != nil {
-		var err error
 		srv, err = httptrigger.New(loaded.Locked, handlers, httptrigger.Config{
 			Listen:         o.listen,
 			RequestTimeout: o.requestTimeout,
@@ -102,6 +86,56 @@ func serveTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, 
 		run = append(run, trigger.Func(func(ctx context.Context) error { return srv.Serve(ctx, ln) }))
 	}
 	return runAll(ctx, run)
+}
+
+// eventInvoke is how the event triggers call components: with timeout,
+// and reaching the app's HTTP components in process too (service
+// chaining to handlers, self requests to the app's HTTP server, which
+// self returns, nil for none).
+func eventInvoke(timeout time.Duration, handlers map[string]httptrigger.Handler, self func() http.Handler) trigger.Options {
+	return trigger.Options{
+		Timeout: timeout,
+		Context: func(ctx context.Context, c *executor.Component) context.Context {
+			return wasihttp.WithOutbound(ctx, &wasihttp.Outbound{
+				Chain: chainTo(handlers),
+				Self:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { serveSelf(self(), w, r) }),
+				Logf:  c.Logf,
+			})
+		},
+	}
+}
+
+// eventTriggers prepares the app's Redis, MQTT and cron triggers (those it
+// has), checking their settings; none runs until its Run.
+func eventTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, log *slog.Logger, invoke trigger.Options) ([]trigger.Trigger, error) {
+	has := map[string]bool{}
+	for _, t := range loaded.Locked.Triggers {
+		has[t.Type] = true
+	}
+	resolve := variableResolver(fapp)
+	var run []trigger.Trigger
+	if has[redistrigger.Type] {
+		t, err := redistrigger.New(ctx, loaded, redistrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve})
+		if err != nil {
+			return nil, err
+		}
+		run = append(run, t)
+	}
+	if has[mqtttrigger.Type] {
+		t, err := mqtttrigger.New(ctx, loaded, mqtttrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve})
+		if err != nil {
+			return nil, err
+		}
+		run = append(run, t)
+	}
+	if has[crontrigger.Type] {
+		t, err := crontrigger.New(loaded, crontrigger.Options{Logger: log, Invoke: invoke})
+		if err != nil {
+			return nil, err
+		}
+		run = append(run, t)
+	}
+	return run, nil
 }
 
 // runAll runs the triggers until ctx is cancelled or one fails; then it
@@ -147,7 +181,7 @@ func chainTo(handlers map[string]httptrigger.Handler) func(string) (http.Handler
 
 // serveSelf answers a request to the app's own routes; an app without an
 // HTTP trigger has none.
-func serveSelf(srv *httptrigger.Server, w http.ResponseWriter, r *http.Request) {
+func serveSelf(srv http.Handler, w http.ResponseWriter, r *http.Request) {
 	if srv == nil {
 		http.Error(w, "this application has no HTTP trigger", http.StatusNotFound)
 		return

@@ -188,11 +188,6 @@ func (n *Node) deploy(ctx context.Context, tenant, name string, body io.Reader, 
 		}
 		return nil, false, err
 	}
-	for _, t := range m.App.Triggers {
-		if t.Type != "http" {
-			return nil, false, errorf(400, "trigger %q has type %q: wisp server runs HTTP triggers only (apps scale to zero between requests)", t.ID, t.Type)
-		}
-	}
 	sum := sha256.Sum256(raw)
 	digest := hex.EncodeToString(sum[:])
 	if err := n.store.PutBlob(digest, bytes.NewReader(raw)); err != nil {
@@ -203,13 +198,14 @@ func (n *Node) deploy(ctx context.Context, tenant, name string, body io.Reader, 
 	blobs = slices.Compact(blobs)
 
 	// Check that the revision loads (and fill the compile cache) before
-	// anything points at it.
+	// anything points at it. The Runtime rejects trigger types it does
+	// not run.
 	n.mu.RLock()
 	q := n.quotas(tenant)
 	n.mu.RUnlock()
 	check, err := n.cfg.Runtime.Load(ctx, LoadSpec{
 		Name: name, App: m.Resolve(n.store.BlobDir()), Variables: m.Variables,
-		MaxInstanceMemory: q.MaxInstanceMemory, ValidateOnly: true,
+		MaxInstanceMemory: q.MaxInstanceMemory, MaxConcurrency: q.MaxConcurrency, ValidateOnly: true,
 	})
 	if err != nil {
 		return nil, false, errorf(400, "the app does not load: %v", err)
@@ -246,27 +242,65 @@ func (n *Node) deploy(ctx context.Context, tenant, name string, body io.Reader, 
 	if hostnames != nil {
 		rec.Hostnames = hostnames
 	}
-	if err := n.store.Put(store.KindApp, name, &rec); err != nil {
+	l, err := n.start(ctx, &rec, next)
+	if err != nil {
+		if e == nil {
+			n.removeAppDirs(rec.ID)
+		}
 		return nil, false, err
 	}
-
-	n.mu.Lock()
+	if err := n.store.Put(store.KindApp, name, &rec); err != nil {
+		if l != nil {
+			l.retire()
+		}
+		return nil, false, err
+	}
 	if e == nil {
 		e = &appEntry{}
-		n.apps[name] = e
 	}
-	e.rec = &rec
+	n.swap(e, &rec, l, oldHosts)
+	return e, pruned, nil
+}
+
+// start loads revision number of rec if it has event triggers, before it
+// becomes current: a trigger that cannot start fails the deploy or
+// rollback, and the current revision keeps running. It returns nil for
+// an app that loads on demand.
+func (n *Node) start(ctx context.Context, rec *store.App, number int) (*live, error) {
+	spec, err := n.spec(rec, rec.Revision(number))
+	if err != nil || !spec.Triggers {
+		return nil, err
+	}
+	h, err := n.cfg.Runtime.Load(context.WithoutCancel(ctx), spec)
+	if err != nil {
+		return nil, errorf(400, "the app's triggers do not start: %v", err)
+	}
+	n.pool.loads.Add(1)
+	return newLive(h, number, true), nil
+}
+
+// swap makes the committed record rec e's, with l (from start) as its
+// loaded revision, and retires the revision it replaces: requests running
+// on the old one finish there; the next request of an on-demand app loads
+// the new one. With l, the new triggers run before the old ones stop.
+func (n *Node) swap(e *appEntry, rec *store.App, l *live, oldHosts []string) {
+	if l != nil {
+		n.pool.install(e, l)
+	}
+	n.mu.Lock()
+	n.apps[rec.Name] = e
+	e.rec = rec
+	e.listens = l != nil
 	for _, h := range oldHosts {
 		delete(n.hosts, h)
 	}
 	for _, h := range rec.Hostnames {
-		n.hosts[h] = name
+		n.hosts[h] = rec.Name
 	}
 	n.mu.Unlock()
-	// The next request loads the new revision; requests running on the
-	// old one finish there.
-	n.pool.forget(e)
-	return e, pruned, nil
+	if l == nil {
+		n.pool.forget(e)
+	}
 }
 
 // Rollback makes revision (0: the newest one before the current) current.
@@ -292,13 +326,17 @@ func (n *Node) Rollback(tenant, name string, revision int) (*appEntry, error) {
 		return nil, errorf(404, "app %q has no revision %d (kept: the last %d)", name, revision, n.cfg.KeepRevisions)
 	}
 	rec.Current = revision
-	if err := n.store.Put(store.KindApp, name, &rec); err != nil {
+	l, err := n.start(context.Background(), &rec, revision)
+	if err != nil {
 		return nil, err
 	}
-	n.mu.Lock()
-	e.rec = &rec
-	n.mu.Unlock()
-	n.pool.forget(e)
+	if err := n.store.Put(store.KindApp, name, &rec); err != nil {
+		if l != nil {
+			l.retire()
+		}
+		return nil, err
+	}
+	n.swap(e, &rec, l, rec.Hostnames)
 	return e, nil
 }
 

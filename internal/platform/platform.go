@@ -5,9 +5,11 @@
 //
 // It does not run WebAssembly itself: a Runtime, supplied by the
 // composition root (cmd/wisp), turns a locked app into an http.Handler
-// with the same loader output, executor, factors and HTTP trigger as
-// `wisp up`. The platform only decides which app a request goes to, when
-// that app is loaded and unloaded, and who may change it.
+// (and running Redis, MQTT and cron triggers) with the same loader
+// output, executor, factors and triggers as `wisp up`. The platform only
+// decides which app a request goes to, when that app is loaded and
+// unloaded (an app with event triggers stays loaded: see pinned.go), and
+// who may change it.
 package platform
 
 import (
@@ -54,13 +56,24 @@ type LoadSpec struct {
 	LogDir string
 	// MaxInstanceMemory is the tenant's linear memory limit per instance.
 	MaxInstanceMemory uint64
+	// MaxConcurrency is the tenant's limit of concurrent calls per app:
+	// what the app's event triggers may run at once must fit in it.
+	MaxConcurrency int
 	// ValidateOnly asks for a check of the app (compiling its code, which
-	// fills the on-disk compile cache) without opening backends; the
+	// fills the on-disk compile cache, and checking its triggers'
+	// settings) without opening backends or connecting anything; the
 	// result is closed at once.
 	ValidateOnly bool
+	// Triggers asks for the app's triggers other than HTTP (Redis, MQTT,
+	// cron) to run too, from Load until Close. Load fails if one cannot
+	// start (its server is unreachable, or in a network the node keeps
+	// tenants out of). The platform sets it exactly for apps that have
+	// such triggers, and keeps those apps loaded while deployed.
+	Triggers bool
 }
 
-// Loaded is a loaded app: its HTTP trigger.
+// Loaded is a loaded app: its HTTP trigger and, if it was loaded with
+// LoadSpec.Triggers, its running event triggers, which Close stops.
 type Loaded interface {
 	http.Handler
 	Close(ctx context.Context) error
@@ -233,7 +246,15 @@ func (n *Node) restore() error {
 		if err := json.Unmarshal(data, &a); err != nil {
 			return err
 		}
-		n.apps[a.Name] = &appEntry{rec: &a}
+		e := &appEntry{rec: &a}
+		if rev := a.Revision(a.Current); rev != nil {
+			if m, err := n.manifest(rev); err == nil {
+				e.listens = listens(&m.App)
+			} else {
+				n.log.Error("reading the app's manifest", "app", a.Name, "err", err)
+			}
+		}
+		n.apps[a.Name] = e
 		for _, h := range a.Hostnames {
 			n.hosts[h] = a.Name
 		}
@@ -264,13 +285,16 @@ func (n *Node) createBootstrap() error {
 // DataDir returns the node's data directory.
 func (n *Node) DataDir() string { return n.cfg.DataDir }
 
-// Close unloads every app.
+// Close unloads every app, stopping their triggers; a closed node loads
+// nothing any more.
 func (n *Node) Close() {
 	n.pool.closeAll()
 }
 
-// Run unloads idle apps until ctx is done.
+// Run loads the apps with event triggers (at once, and again whenever one
+// is found unloaded) and unloads idle apps, until ctx is done.
 func (n *Node) Run(ctx context.Context) {
+	go n.pool.keepPinned(ctx)
 	n.pool.reap(ctx)
 }
 
@@ -299,15 +323,25 @@ func (n *Node) appDirs(id string) (stateDir, logDir string) {
 	return filepath.Join(n.cfg.DataDir, "apps", id, "state"), filepath.Join(n.cfg.DataDir, "apps", id, "logs")
 }
 
-// spec reads revision rev of app a into a LoadSpec.
-func (n *Node) spec(a *store.App, rev *store.Revision) (LoadSpec, error) {
+// manifest reads the bundle manifest of revision rev.
+func (n *Node) manifest(rev *store.Revision) (*bundle.Manifest, error) {
 	raw, err := n.store.ReadBlob(rev.Digest)
 	if err != nil {
-		return LoadSpec{}, fmt.Errorf("revision %d: %w", rev.Number, err)
+		return nil, fmt.Errorf("revision %d: %w", rev.Number, err)
 	}
 	var m bundle.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return LoadSpec{}, fmt.Errorf("revision %d: %w", rev.Number, err)
+		return nil, fmt.Errorf("revision %d: %w", rev.Number, err)
+	}
+	return &m, nil
+}
+
+// spec reads revision rev of app a into a LoadSpec; an app with event
+// triggers is loaded with them.
+func (n *Node) spec(a *store.App, rev *store.Revision) (LoadSpec, error) {
+	m, err := n.manifest(rev)
+	if err != nil {
+		return LoadSpec{}, err
 	}
 	stateDir, logDir := n.appDirs(a.ID)
 	n.mu.RLock()
@@ -320,6 +354,8 @@ func (n *Node) spec(a *store.App, rev *store.Revision) (LoadSpec, error) {
 		StateDir:          stateDir,
 		LogDir:            logDir,
 		MaxInstanceMemory: q.MaxInstanceMemory,
+		MaxConcurrency:    q.MaxConcurrency,
+		Triggers:          listens(&m.App),
 	}, nil
 }
 

@@ -16,6 +16,10 @@ import (
 // record and three words; nothing compiled, no instance, no memory.
 type appEntry struct {
 	rec *store.App // replaced under Node.mu, never mutated
+	// listens: rec's current revision has triggers other than HTTP, so
+	// it is pinned (kept loaded while deployed). Set with rec, under
+	// Node.mu.
+	listens bool
 
 	loadMu   sync.Mutex           // one load at a time
 	live     atomic.Pointer[live] // nil while unloaded
@@ -38,6 +42,11 @@ func (e *appEntry) current() *live {
 type live struct {
 	handler  Loaded
 	revision int
+	// pinned: loaded with its event triggers running (LoadSpec.Triggers).
+	// A pinned revision is in pool.pinned, never in the LRU: neither
+	// idleness nor the MaxLoaded budget unloads it, only a deploy,
+	// rollback or delete of its app, or closing the node.
+	pinned   bool
 	lastUsed atomic.Int64 // unix nanoseconds
 
 	mu      sync.Mutex
@@ -88,22 +97,28 @@ func (l *live) isRetired() bool {
 	return l.retired
 }
 
-// pool tracks loaded apps in least-recently-used order.
+// pool tracks loaded apps: those that scale to zero in least-recently-used
+// order, the pinned ones (apps with event triggers) apart.
 type pool struct {
-	node  *Node
-	max   int
-	idle  time.Duration
-	mu    sync.Mutex
-	lru   *list.List // of *appEntry, most recently used first
-	loads atomic.Int64
+	node   *Node
+	max    int
+	idle   time.Duration
+	mu     sync.Mutex
+	lru    *list.List // of *appEntry, most recently used first
+	pinned map[*appEntry]bool
+	closed bool // by closeAll: nothing loads any more
+	loads  atomic.Int64
 }
 
 func newPool(n *Node, max int, idle time.Duration) *pool {
-	return &pool{node: n, max: max, idle: idle, lru: list.New()}
+	return &pool{node: n, max: max, idle: idle, lru: list.New(), pinned: map[*appEntry]bool{}}
 }
 
 // errGone means the app was deleted while a request was looking it up.
 var errGone = errors.New("app deleted")
+
+// errClosed means the node is closed.
+var errClosed = errors.New("the node is shutting down")
 
 // acquire returns the app's loaded current revision with a reference
 // held, loading it on first use.
@@ -124,8 +139,43 @@ func (p *pool) acquire(ctx context.Context, e *appEntry) (*live, error) {
 			return nil, err
 		}
 		e.live.Store(l)
+		ok := p.admit(e, l)
 		e.loadMu.Unlock()
-		p.admit(e, l)
+		if !ok {
+			return nil, errClosed
+		}
+	}
+}
+
+// ensure loads e's current revision unless it is loaded.
+func (p *pool) ensure(ctx context.Context, e *appEntry) error {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	if e.current() != nil {
+		return nil
+	}
+	l, err := p.load(ctx, e)
+	if err != nil {
+		return err
+	}
+	e.live.Store(l)
+	if !p.admit(e, l) {
+		return errClosed
+	}
+	return nil
+}
+
+// install makes l, loaded by a deploy or rollback before it committed, e's
+// loaded revision, and retires the one it replaces. The new revision's
+// triggers run before the old one's stop: for a moment both receive
+// events, rather than neither.
+func (p *pool) install(e *appEntry, l *live) {
+	e.loadMu.Lock()
+	old := e.live.Swap(l)
+	p.admit(e, l) // on a closed node, l is unloaded at once
+	e.loadMu.Unlock()
+	if old != nil {
+		old.retire()
 	}
 }
 
@@ -153,16 +203,42 @@ func (p *pool) load(ctx context.Context, e *appEntry) (*live, error) {
 		return nil, err
 	}
 	p.loads.Add(1)
-	l := &live{handler: h, revision: rev.Number}
+	return newLive(h, rev.Number, spec.Triggers), nil
+}
+
+func newLive(h Loaded, revision int, pinned bool) *live {
+	l := &live{handler: h, revision: revision, pinned: pinned}
 	l.lastUsed.Store(time.Now().UnixNano())
-	return l, nil
+	return l
 }
 
 // admit records a newly loaded app as most recently used and unloads the
-// least recently used ones beyond the budget.
-func (p *pool) admit(e *appEntry, l *live) {
+// least recently used ones beyond the budget; a pinned one is set apart.
+// Called with e.loadMu held. On a closed node it unloads l at once and
+// returns false.
+func (p *pool) admit(e *appEntry, l *live) bool {
 	var evict []*appEntry
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		e.live.CompareAndSwap(l, nil)
+		l.retire()
+		return false
+	}
+	if e.live.Load() != l {
+		p.mu.Unlock()
+		return true // replaced already
+	}
+	if l.pinned {
+		if e.elem != nil {
+			p.lru.Remove(e.elem)
+			e.elem = nil
+		}
+		p.pinned[e] = true
+		p.mu.Unlock()
+		return true
+	}
+	delete(p.pinned, e)
 	if e.elem == nil {
 		e.elem = p.lru.PushFront(e)
 	} else {
@@ -177,12 +253,18 @@ func (p *pool) admit(e *appEntry, l *live) {
 	}
 	p.mu.Unlock()
 	for _, v := range evict {
-		p.unload(v)
+		p.unloadIdle(v)
 	}
+	return true
 }
 
 func (p *pool) touch(e *appEntry, l *live) {
 	l.lastUsed.Store(time.Now().UnixNano())
+	if l.pinned || e.live.Load() != l {
+		// Not in the LRU, or a request finishing on a revision a deploy
+		// replaced meanwhile (maybe by a pinned one): nothing to order.
+		return
+	}
 	p.mu.Lock()
 	if e.elem != nil {
 		p.lru.MoveToFront(e.elem)
@@ -200,13 +282,27 @@ func (p *pool) unload(e *appEntry) {
 	}
 }
 
-// forget unloads e and drops it from the LRU (deploy, rollback, delete).
+// unloadIdle unloads e for idleness or the LRU budget, unless what is
+// loaded now is pinned (a deploy may have pinned it since e was picked).
+func (p *pool) unloadIdle(e *appEntry) {
+	if l := e.live.Load(); l != nil && !l.pinned && e.live.CompareAndSwap(l, nil) {
+		l.retire()
+	}
+}
+
+// forget unloads e and drops it from the LRU and the pinned set (deploy,
+// rollback, delete). It waits for a load in progress, so that the load
+// cannot leave behind the revision (or the running triggers) of an app
+// that changed or is gone.
 func (p *pool) forget(e *appEntry) {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
 	p.mu.Lock()
 	if e.elem != nil {
 		p.lru.Remove(e.elem)
 		e.elem = nil
 	}
+	delete(p.pinned, e)
 	p.mu.Unlock()
 	p.unload(e)
 }
@@ -249,7 +345,7 @@ func (p *pool) reapOnce(now time.Time) int {
 	}
 	p.mu.Unlock()
 	for _, e := range idle {
-		p.unload(e)
+		p.unloadIdle(e)
 	}
 	return len(idle)
 }
@@ -258,11 +354,12 @@ func (p *pool) reapOnce(now time.Time) int {
 func (p *pool) loadedCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.lru.Len()
+	return p.lru.Len() + len(p.pinned)
 }
 
 func (p *pool) closeAll() {
 	p.mu.Lock()
+	p.closed = true
 	var all []*appEntry
 	for el := p.lru.Front(); el != nil; el = el.Next() {
 		all = append(all, el.Value.(*appEntry))
@@ -271,6 +368,10 @@ func (p *pool) closeAll() {
 	for _, e := range all {
 		e.elem = nil
 	}
+	for e := range p.pinned {
+		all = append(all, e)
+	}
+	clear(p.pinned)
 	p.mu.Unlock()
 	for _, e := range all {
 		p.unload(e)
