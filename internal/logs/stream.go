@@ -103,4 +103,7 @@ func terminate(p []byte) []byte {
 
 type nopCloser struct{ io.Writer }
 
+// discard is what a nil Sink's Request returns: stateless, so shared.
+var discard io.WriteCloser = nopCloser{io.Discard}
+
 func (nopCloser) Close() error { return nil }

@@ -93,7 +93,13 @@ func TestStdio(t *testing.T) {
 	// Ctx.Flush waits for writes the guest did not flush.
 	c := &Ctx{Stdout: &out}
 	cctx := WithCtx(context.Background(), c)
+	if c.Writing() {
+		t.Error("Writing before the guest opened stdout")
+	}
 	ok(t, call1(t, cctx, outWrite, call1(t, cctx, "wasi:cli/stdout#get-stdout"), []byte(" unflushed")))
+	if !c.Writing() {
+		t.Error("not Writing once the guest has written to stdout")
+	}
 	if err := c.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}

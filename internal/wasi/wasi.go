@@ -132,6 +132,15 @@ func (c *Ctx) stderrStream() *writerStream {
 	return c.stderr
 }
 
+// Writing reports whether the guest opened stdout or stderr, that is
+// whether Flush may have anything to wait for (an executor can skip
+// setting up a bounded wait when it does not).
+func (c *Ctx) Writing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stdout != nil || c.stderr != nil
+}
+
 // Flush waits until everything the guest wrote to stdout and stderr has
 // reached Ctx.Stdout and Ctx.Stderr, or ctx is done. Guests may end after a
 // non-blocking write, so executors call it once the guest returns, before

@@ -50,10 +50,11 @@ type IncomingBody struct {
 	betweenBytes time.Duration
 	cancel       context.CancelCauseFunc
 
-	p         *pipe
+	p         *pipe // &pipeMem: one allocation for both
+	pipeMem   pipe
 	startOnce sync.Once
-	done      chan struct{} // closed when the pump has stopped
-	started   bool
+	done      chan struct{} // made by start; closed when the pump has stopped
+	started   bool          // under p.mu; done is set before it
 
 	streamTaken bool
 	finished    bool
@@ -63,13 +64,19 @@ type IncomingBody struct {
 }
 
 func newIncomingBody(src io.Reader) *IncomingBody {
-	return &IncomingBody{src: src, p: newPipe(incomingBuffer), done: make(chan struct{})}
+	b := &IncomingBody{src: src}
+	b.pipeMem.max = incomingBuffer
+	b.p = &b.pipeMem
+	return b
 }
 
-// start launches the pump once.
+// start launches the pump once. The done channel is made here, not in
+// newIncomingBody, so that a body nobody reads costs no channel; readers
+// of done look at started (under p.mu) first.
 func (b *IncomingBody) start() {
 	b.startOnce.Do(func() {
 		b.p.mu.Lock()
+		b.done = make(chan struct{})
 		b.started = true
 		b.p.mu.Unlock()
 		go b.pump()

@@ -56,17 +56,98 @@ func NewFields() *Fields { return &Fields{list: &fieldList{}} }
 // fieldsFromHeader copies h, dropping forbidden and malformed names: what a
 // guest sees of a message that came from the network.
 func fieldsFromHeader(h http.Header, immutable bool) *Fields {
-	l := &fieldList{entries: make([]field, 0, len(h))}
+	return &Fields{list: newFieldList(h, nil, nil), immutable: immutable}
+}
+
+// newFieldList copies h's fields except forbidden and malformed names and
+// those hide reports (nil hides none), then appends extra, whose names
+// the host chose (the same checks apply). It costs four allocations
+// whatever the number of fields: every name is a substring of one string
+// and every value a capacity-capped slice of one byte array, which is safe
+// because stored values are never modified in place (Set and Append store
+// new slices; reads copy).
+func newFieldList(h http.Header, hide func(name string) bool, extra [][2]string) *fieldList {
+	keep := func(name string) bool {
+		return validFieldName(name) && !isForbidden(name) && (hide == nil || !hide(name))
+	}
+	n, nameBytes, valueBytes := 0, 0, 0
 	for name, values := range h {
-		lower := strings.ToLower(name)
-		if forbiddenHeaders[lower] || !validFieldName(lower) {
-			continue
-		}
-		for _, v := range values {
-			l.entries = append(l.entries, field{name: lower, value: []byte(v)})
+		if keep(name) {
+			n += len(values)
+			nameBytes += len(name)
+			for _, v := range values {
+				valueBytes += len(v)
+			}
 		}
 	}
-	return &Fields{list: l, immutable: immutable}
+	for _, kv := range extra {
+		if validFieldName(kv[0]) && !isForbidden(kv[0]) {
+			n++
+			nameBytes += len(kv[0])
+			valueBytes += len(kv[1])
+		}
+	}
+	l := &fieldList{entries: make([]field, 0, n)}
+	if n == 0 {
+		return l
+	}
+	var names strings.Builder
+	names.Grow(nameBytes)
+	values := make([]byte, 0, valueBytes) // never grows: the slices below stay valid
+	// A name is a substring of names.String(), which can only be taken
+	// once every name is written: until then entries record offsets here
+	// (on the stack for the usual number of fields).
+	type span struct{ start, end int }
+	var stack [32]span
+	nameAt := stack[:0]
+	add := func(name, v string) {
+		start := names.Len()
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			names.WriteByte(c)
+		}
+		nameAt = append(nameAt, span{start, names.Len()})
+		vs := len(values)
+		values = append(values, v...)
+		l.entries = append(l.entries, field{value: values[vs:len(values):len(values)]})
+	}
+	for name, vals := range h {
+		if keep(name) {
+			for _, v := range vals {
+				add(name, v)
+			}
+		}
+	}
+	for _, kv := range extra {
+		if validFieldName(kv[0]) && !isForbidden(kv[0]) {
+			add(kv[0], kv[1])
+		}
+	}
+	all := names.String()
+	for i, sp := range nameAt {
+		l.entries[i].name = all[sp.start:sp.end]
+	}
+	return l
+}
+
+// isForbidden reports whether name (in any case) is a forbidden header,
+// without allocating a lower-cased copy.
+func isForbidden(name string) bool {
+	if len(name) > len("proxy-authorization") {
+		return false
+	}
+	var buf [len("proxy-authorization")]byte
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return forbiddenHeaders[string(buf[:len(name)])]
 }
 
 // view returns an immutable Fields sharing f's storage.
@@ -90,14 +171,19 @@ func (f *Fields) take() *fieldList {
 	return f.list
 }
 
-// Header converts l to an http.Header.
+// header converts l to an http.Header.
 func (l *fieldList) header() http.Header {
 	h := make(http.Header, len(l.entries))
+	l.addTo(h)
+	return h
+}
+
+// addTo adds l's fields to h.
+func (l *fieldList) addTo(h http.Header) {
 	for _, e := range l.entries {
 		k := http.CanonicalHeaderKey(e.name)
 		h[k] = append(h[k], string(e.value))
 	}
-	return h
 }
 
 func (l *fieldList) get(name string) [][]byte {

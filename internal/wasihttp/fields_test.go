@@ -1,6 +1,7 @@
 package wasihttp
 
 import (
+	"fmt"
 	"net/http"
 	"reflect"
 	"sort"
@@ -195,5 +196,49 @@ func TestForbiddenHeadersHiddenFromGuest(t *testing.T) {
 	got := call(t, "[method]fields.entries", call(t, "[method]incoming-request.headers", req))
 	if want := []any{[]any{"x-ok", []byte("1")}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("entries = %q", got)
+	}
+}
+
+// TestIncomingRequestWithExtra checks what an executor adding its own
+// headers gives the guest: the request's fields minus hidden and forbidden
+// ones, lower-cased, then the extra ones; copied, so the request's header
+// can change afterwards; and values that cannot grow into each other
+// (they share one backing array).
+func TestIncomingRequestWithExtra(t *testing.T) {
+	r, _ := http.NewRequest("GET", "http://example.com/", nil)
+	r.Header["X-Multi"] = []string{"a", "b"}
+	r.Header.Set("Spin-Client-Addr", "6.6.6.6:1") // a client posing as the host
+	r.Header.Set("Upgrade", "websocket")
+	req := NewIncomingRequestWith(r, r.Header, func(name string) bool { return name == "Spin-Client-Addr" },
+		[][2]string{{"spin-client-addr", "127.0.0.1:8777"}, {"connection", "close"}, {"bad name", "x"}})
+	r.Header.Set("X-Multi", "changed")
+
+	h := req.headers.view()
+	if got := h.Get("X-MULTI"); len(got) != 2 || string(got[0]) != "a" || string(got[1]) != "b" {
+		t.Errorf("x-multi = %q", got)
+	}
+	if got := h.Get("spin-client-addr"); len(got) != 1 || string(got[0]) != "127.0.0.1:8777" {
+		t.Errorf("spin-client-addr = %q", got)
+	}
+	for _, name := range []string{"upgrade", "connection", "bad name"} {
+		if h.Has(name) {
+			t.Errorf("guest sees %q", name)
+		}
+	}
+	es := req.headers.entries
+	if len(es) != 3 || es[2].name != "spin-client-addr" {
+		t.Fatalf("entries = %q", es)
+	}
+	for _, e := range es {
+		if cap(e.value) != len(e.value) {
+			t.Fatalf("%s: value has spare capacity %d: an append would overwrite its neighbour", e.name, cap(e.value)-len(e.value))
+		}
+	}
+	before := fmt.Sprintf("%q", es)
+	for _, e := range es {
+		_ = append(e.value, "zzzz"...)
+	}
+	if after := fmt.Sprintf("%q", es); after != before {
+		t.Errorf("appending to a value changed the others: %s, was %s", after, before)
 	}
 }

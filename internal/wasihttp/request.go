@@ -1,6 +1,7 @@
 package wasihttp
 
 import (
+	"io"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -98,14 +99,22 @@ type IncomingRequest struct {
 	origBody      *IncomingBody
 }
 
-// NewIncomingRequest converts r for a guest. header replaces r.Header (the
-// executor passes a copy with Spin's metadata headers); forbidden headers
-// are dropped, as wasmtime drops them. The body is read only when the
-// guest reads it.
+// NewIncomingRequest converts r for a guest. header replaces r.Header
+// when not nil; forbidden headers are dropped, as wasmtime drops them.
+// The body is read only when the guest reads it.
 func NewIncomingRequest(r *http.Request, header http.Header) *IncomingRequest {
 	if header == nil {
 		header = r.Header
 	}
+	return NewIncomingRequestWith(r, header, nil, nil)
+}
+
+// NewIncomingRequestWith is NewIncomingRequest for an executor that adds
+// headers of its own without copying the request's: the guest sees
+// header's fields except those hide reports (nil hides none), then extra
+// (Spin's metadata headers, for instance). Neither header nor extra is
+// retained.
+func NewIncomingRequestWith(r *http.Request, header http.Header, hide func(name string) bool, extra [][2]string) *IncomingRequest {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -119,20 +128,24 @@ func NewIncomingRequest(r *http.Request, header http.Header) *IncomingRequest {
 	if authority == "" {
 		authority = r.URL.Host
 	}
-	body := newIncomingBody(r.Body)
-	if r.Body == nil || r.Body == http.NoBody {
-		body.src = nil
+	var src io.Reader
+	if r.Body != nil && r.Body != http.NoBody {
+		src = r.Body
 	}
-	body.trailer = func() http.Header { return r.Trailer }
-	return &IncomingRequest{
+	body := newIncomingBody(src)
+	if src != nil {
+		body.trailer = func() http.Header { return r.Trailer }
+	}
+	req := &IncomingRequest{
 		method:        r.Method,
 		pathWithQuery: pq,
 		scheme:        scheme,
 		authority:     authority,
-		headers:       fieldsFromHeader(header, true).list,
+		headers:       newFieldList(header, hide, extra),
 		body:          body,
 		origBody:      body,
 	}
+	return req
 }
 
 // Body returns the request's body for the executor: to learn whether

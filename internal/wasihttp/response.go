@@ -118,12 +118,8 @@ func (o *ResponseOutparam) setResponse(res cabi.Result) error {
 // send writes the head and starts the drainer (o.mu held).
 func (o *ResponseOutparam) send() {
 	h := o.w.Header()
-	for k := range h {
-		delete(h, k)
-	}
-	for k, v := range o.resp.headers.header() {
-		h[k] = v
-	}
+	clear(h)
+	o.resp.headers.addTo(h)
 	if _, ok := h["Content-Type"]; !ok {
 		// Send what the guest sent: no sniffed Content-Type.
 		h["Content-Type"] = nil

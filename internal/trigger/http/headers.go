@@ -24,7 +24,12 @@ const (
 // order Spin computes them. Parameters whose names cannot be header names
 // are skipped, as Spin skips them.
 func SpinHeaders(info *RequestInfo) [][2]string {
-	h := make([][2]string, 0, 7+len(info.Params))
+	return AppendSpinHeaders(make([][2]string, 0, 7+len(info.Params)), info)
+}
+
+// AppendSpinHeaders appends SpinHeaders(info) to h, so that an executor can
+// build them in a buffer of its own (on its stack).
+func AppendSpinHeaders(h [][2]string, info *RequestInfo) [][2]string {
 	h = append(h,
 		[2]string{HeaderPathInfo, info.PathInfo},
 		[2]string{HeaderFullURL, info.FullURL},

@@ -189,7 +189,12 @@ func (s *Server) RoutesText(baseURL string) string {
 // then a static response or the component's Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rw := &responseWriter{ResponseWriter: w}
+	// One allocation for the per-request state.
+	st := &struct {
+		rw   responseWriter
+		info RequestInfo
+	}{rw: responseWriter{ResponseWriter: w}}
+	rw := &st.rw
 	var info *RequestInfo
 	defer func() {
 		if v := recover(); v != nil {
@@ -204,7 +209,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	info = &RequestInfo{}
+	info = &st.info
 	m := Match{Params: info.params[:0]}
 	if !s.router.Route(path, &m) {
 		s.notFound(rw, path)
@@ -223,7 +228,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rw.WriteHeader(http.StatusRequestEntityTooLarge)
 			return
 		}
-		if r.Body != nil {
+		if r.Body != nil && r.Body != http.NoBody {
 			// w, not rw: MaxBytesReader tells net/http's own writer
 			// to close the connection once the limit is hit.
 			r.Body = http.MaxBytesReader(w, r.Body, max)

@@ -4,9 +4,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	trigger "github.com/wisp-dev/wisp/internal/trigger/http"
 )
@@ -29,23 +30,25 @@ var skippedHeaders = map[string]bool{
 // environment returns the guest's environment: the component's own
 // variables, then the CGI/1.1 meta-variables (which win on a clash, so a
 // guest can rely on them), as sorted "KEY=value" entries.
+//
+// It runs on every request, so it builds each entry once, straight into
+// the result (constant ones cost nothing), and settles clashes by sorting
+// rather than through a map.
 func environment(component []string, r *http.Request, info *trigger.RequestInfo, contentLength int64) []string {
-	vars := make(map[string]string, len(component)+32+len(r.Header))
-	for _, kv := range component {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
+	// In order of precedence, lowest first: a later entry replaces an
+	// earlier one with the same name.
+	env := make([]string, 0, len(component)+len(r.Header)+26+len(info.Params))
+	env = append(env, component...)
 
 	// Request headers, as RFC 3875 §4.1.18 names them.
 	for name, values := range r.Header {
 		if skippedHeaders[name] {
 			continue
 		}
-		key := "HTTP_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		vars[key] = strings.Join(values, ", ")
+		env = append(env, envVar("HTTP_", name, strings.Join(values, ", "), true))
 	}
 	// net/http moves Host out of the header map.
-	vars["HTTP_HOST"] = r.Host
+	env = append(env, "HTTP_HOST="+r.Host)
 
 	host, port := serverNameAndPort(r)
 	clientAddr := info.ClientAddr
@@ -65,41 +68,85 @@ func environment(component []string, r *http.Request, info *trigger.RequestInfo,
 		fullURL = scheme(r) + "://" + r.Host + r.URL.RequestURI()
 	}
 
-	vars["AUTH_TYPE"] = "" // not supported, as in Spin
-	vars["CONTENT_LENGTH"] = strconv.FormatInt(contentLength, 10)
-	vars["CONTENT_TYPE"] = r.Header.Get("Content-Type")
-	vars["GATEWAY_INTERFACE"] = gatewayInterface
-	vars["PATH_INFO"] = info.PathInfo
-	vars["PATH_TRANSLATED"] = unescapePath(info.PathInfo)
-	vars["QUERY_STRING"] = r.URL.RawQuery
-	vars["REMOTE_ADDR"] = clientIP
-	vars["REMOTE_HOST"] = clientIP // RFC 3875 allows the address instead of a name
-	vars["REMOTE_USER"] = ""
-	vars["REQUEST_METHOD"] = r.Method
-	vars["SCRIPT_NAME"] = info.ComponentRoute
-	vars["SERVER_NAME"] = host
-	vars["SERVER_PORT"] = port
-	vars["SERVER_PROTOCOL"] = r.Proto
-	vars["SERVER_SOFTWARE"] = serverSoftware
-	// Not in RFC 3875, hence the X_ prefix; the same values Spin passes to
-	// its other executor as spin-* headers.
-	vars["X_FULL_URL"] = fullURL
-	vars["X_MATCHED_ROUTE"] = info.MatchedRoute
-	vars["X_RAW_COMPONENT_ROUTE"] = info.RawComponentRoute
-	vars["X_COMPONENT_ROUTE"] = info.ComponentRoute
-	vars["X_BASE_PATH"] = basePath
-	vars["X_RAW_PATH_INFO"] = info.PathInfo
-	vars["X_CLIENT_ADDR"] = clientAddr
+	env = append(env,
+		"AUTH_TYPE=", // not supported, as in Spin
+		"CONTENT_LENGTH="+strconv.FormatInt(contentLength, 10),
+		"CONTENT_TYPE="+r.Header.Get("Content-Type"),
+		"GATEWAY_INTERFACE="+gatewayInterface,
+		"PATH_INFO="+info.PathInfo,
+		"PATH_TRANSLATED="+unescapePath(info.PathInfo),
+		"QUERY_STRING="+r.URL.RawQuery,
+		"REMOTE_ADDR="+clientIP,
+		"REMOTE_HOST="+clientIP, // RFC 3875 allows the address instead of a name
+		"REMOTE_USER=",
+		"REQUEST_METHOD="+r.Method,
+		"SCRIPT_NAME="+info.ComponentRoute,
+		"SERVER_NAME="+host,
+		"SERVER_PORT="+port,
+		"SERVER_PROTOCOL="+r.Proto,
+		"SERVER_SOFTWARE="+serverSoftware,
+		// Not in RFC 3875, hence the X_ prefix; the same values Spin
+		// passes to its other executor as spin-* headers.
+		"X_FULL_URL="+fullURL,
+		"X_MATCHED_ROUTE="+info.MatchedRoute,
+		"X_RAW_COMPONENT_ROUTE="+info.RawComponentRoute,
+		"X_COMPONENT_ROUTE="+info.ComponentRoute,
+		"X_BASE_PATH="+basePath,
+		"X_RAW_PATH_INFO="+info.PathInfo,
+		"X_CLIENT_ADDR="+clientAddr,
+	)
 	for _, p := range info.Params {
-		vars["X_PATH_MATCH_"+strings.ToUpper(p.Name)] = p.Value
+		env = append(env, envVar("X_PATH_MATCH_", p.Name, p.Value, false))
 	}
 
-	env := make([]string, 0, len(vars))
-	for k, v := range vars {
-		env = append(env, k+"="+v)
+	// Keep the last entry of each name, then sort the "KEY=value" strings.
+	slices.SortStableFunc(env, func(a, b string) int { return strings.Compare(envName(a), envName(b)) })
+	out := env[:0]
+	for i, kv := range env {
+		if i+1 < len(env) && envName(env[i+1]) == envName(kv) {
+			continue // replaced by the next one
+		}
+		out = append(out, kv)
 	}
-	sort.Strings(env)
-	return env
+	clear(env[len(out):])
+	slices.Sort(out)
+	return out
+}
+
+// envName is the name of a "KEY=value" entry.
+func envName(kv string) string {
+	k, _, _ := strings.Cut(kv, "=")
+	return k
+}
+
+// envVar returns prefix+NAME+"="+value in one allocation, NAME being name
+// upper-cased, with '-' as '_' if dashes is set (an HTTP header name, as
+// RFC 3875 says; route parameter names keep theirs, as in Spin).
+func envVar(prefix, name, value string, dashes bool) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + len(name) + 1 + len(value))
+	b.WriteString(prefix)
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= utf8.RuneSelf:
+			// Not a token: upper-case the rest as Unicode.
+			rest := name[i:]
+			if dashes {
+				rest = strings.ReplaceAll(rest, "-", "_")
+			}
+			b.WriteString(strings.ToUpper(rest))
+			i = len(name)
+		case c == '-' && dashes:
+			b.WriteByte('_')
+		case 'a' <= c && c <= 'z':
+			b.WriteByte(c - ('a' - 'A'))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('=')
+	b.WriteString(value)
+	return b.String()
 }
 
 // serverNameAndPort takes SERVER_NAME and SERVER_PORT from the Host header,

@@ -13,7 +13,7 @@ import (
 // CGI guests rely on CONTENT_LENGTH to know how much to read.
 func requestBody(r *http.Request) (*stdin, int64, error) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return &stdin{r: bytes.NewReader(nil)}, 0, nil
+		return &stdin{r: http.NoBody}, 0, nil // stateless, unlike an empty bytes.Reader
 	}
 	if r.ContentLength >= 0 {
 		return &stdin{r: r.Body}, r.ContentLength, nil

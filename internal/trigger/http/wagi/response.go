@@ -37,7 +37,9 @@ func parseResponse(out []byte) (*response, []string, error) {
 	resp := &response{status: http.StatusOK, header: http.Header{}, body: body}
 	var warnings []string
 	sufficient, explicitStatus := false, false
-	for _, line := range strings.Split(head, "\n") {
+	for rest := head; rest != ""; {
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
 		line = strings.TrimSuffix(line, "\r")
 		if line == "" {
 			continue

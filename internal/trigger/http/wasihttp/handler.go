@@ -82,9 +82,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigge
 	// Guests may read the request while they stream the response.
 	_ = http.NewResponseController(w).EnableFullDuplex()
 
-	header := r.Header.Clone()
-	trigger.SetSpinHeaders(header, info)
-	req := host.NewIncomingRequest(r, header)
+	// The guest sees the client's headers, minus any posing as Spin's
+	// metadata (the trigger strips them already; this keeps the executor
+	// safe when driven by something else), plus the metadata itself: as
+	// trigger.SetSpinHeaders on a copy would make them, without the copy.
+	var spin [12][2]string
+	req := host.NewIncomingRequestWith(r, r.Header, trigger.IsSpinHeader, trigger.AppendSpinHeaders(spin[:0], info))
 	out := host.NewResponseOutparam(w)
 
 	stdout, stderr := h.c.Output()
@@ -98,9 +101,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, info *trigge
 	oc := out.Finish()
 	h.stopBody(w, r, req)
 
-	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	wctx.Flush(flushCtx)
-	cancel()
+	if wctx.Writing() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		wctx.Flush(flushCtx)
+		cancel()
+	}
 	stdout.Close()
 	stderr.Close()
 
@@ -188,7 +193,9 @@ func (h *Handler) stopBody(w http.ResponseWriter, r *http.Request, req *host.Inc
 	// read ("invalid concurrent Body.Read call" on the next request of the
 	// connection). A large remainder is left to net/http, which then closes
 	// the connection instead of reading it.
-	io.CopyN(io.Discard, r.Body, maxDrain)
+	if r.Body != nil && r.Body != http.NoBody {
+		io.CopyN(io.Discard, r.Body, maxDrain)
+	}
 }
 
 // maxDrain is how much of an unread request body is read to keep the
