@@ -18,7 +18,6 @@ import (
 	"sync"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
 // DefaultMaxInstanceMemory is the linear memory limit of an instance when
@@ -56,6 +55,9 @@ type Engine struct {
 	// Module.Instantiate and NewHostModule instances, built once so that
 	// instantiation does not rebuild them.
 	instCfg, hostCfg wazero.ModuleConfig
+	// environs maps an instance's api.Module to its WASI environment
+	// (see environ.go).
+	environs sync.Map
 	// callers maps a Module.Instantiate instance's api.Module to its
 	// *Instance, for host functions (see Engine.caller).
 	callers sync.Map
@@ -114,7 +116,7 @@ func New(ctx context.Context, c Config) (*Engine, error) {
 
 	// WASI preview1 is instantiated once per runtime; every guest instance
 	// links against it.
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, e.rt); err != nil {
+	if err := e.instantiateWASI(ctx); err != nil {
 		e.Close(ctx)
 		return nil, fmt.Errorf("engine: instantiating wasi_snapshot_preview1: %w", err)
 	}

@@ -83,11 +83,12 @@ func (m *Module) Instantiate(ctx context.Context, imports Imports) (inst *Instan
 		})
 	}
 	cfg := m.eng.instCfg
+	var env [][]byte
 	if rc, ok := ctx.Value(wasiKey{}).(*RunConfig); ok && m.importsWASI() {
 		// The instance's WASI preview1 view (args, environment, stdio,
 		// files) for this request; building it allocates, so only callers
 		// that set one pay for it.
-		if cfg, err = moduleConfig(*rc); err != nil {
+		if cfg, env, err = moduleConfig(*rc); err != nil {
 			return nil, err
 		}
 	}
@@ -96,6 +97,7 @@ func (m *Module) Instantiate(ctx context.Context, imports Imports) (inst *Instan
 		alloc.release()
 		return nil, m.instantiateError(ctx, imports, err)
 	}
+	m.eng.setEnviron(mod, env)
 	inst = &Instance{mod: mod, module: m}
 	inst.flag, _ = mod.ExportedGlobal(m.interrupt).(api.MutableGlobal)
 	inst.joinDomain(imports)
@@ -303,6 +305,7 @@ func (i *Instance) Close(ctx context.Context) error {
 	}
 	i.closed = true
 	i.module.eng.callers.Delete(i.mod)
+	i.module.eng.environs.Delete(i.mod)
 	return i.mod.Close(ctx)
 }
 

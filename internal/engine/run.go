@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"strings"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -40,7 +39,7 @@ func (m *Module) Run(ctx context.Context, rc RunConfig) (exitCode uint32, err er
 		}
 	}()
 
-	cfg, err := moduleConfig(rc)
+	cfg, env, err := moduleConfig(rc)
 	if err != nil {
 		return 0, err
 	}
@@ -49,7 +48,11 @@ func (m *Module) Run(ctx context.Context, rc RunConfig) (exitCode uint32, err er
 		alloc.release()
 		return m.result(ctx, nil, err)
 	}
-	defer mod.Close(context.WithoutCancel(ctx))
+	m.eng.setEnviron(mod, env)
+	defer func() {
+		m.eng.environs.Delete(mod)
+		mod.Close(context.WithoutCancel(ctx))
+	}()
 
 	// The deadline interrupts the guest through its interrupt flag.
 	dom := &domain{}
@@ -76,10 +79,11 @@ func (m *Module) Run(ctx context.Context, rc RunConfig) (exitCode uint32, err er
 	return m.result(ctx, mod, err)
 }
 
-// moduleConfig builds the instance configuration. The entrypoint is called
+// moduleConfig builds the instance configuration, and the environment,
+// which the engine serves itself (see environ.go). The entrypoint is called
 // explicitly rather than as a start function so that the instance (and its
 // memory size) is still inspectable after a trap.
-func moduleConfig(rc RunConfig) (wazero.ModuleConfig, error) {
+func moduleConfig(rc RunConfig) (wazero.ModuleConfig, [][]byte, error) {
 	cfg := wazero.NewModuleConfig().
 		// An anonymous instance: names must be unique per runtime, and many
 		// runs of one module happen at once.
@@ -92,12 +96,9 @@ func moduleConfig(rc RunConfig) (wazero.ModuleConfig, error) {
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(rand.Reader)
-	for _, kv := range rc.Env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return nil, fmt.Errorf("invalid environment entry %q: want KEY=value", kv)
-		}
-		cfg = cfg.WithEnv(k, v)
+	env, err := environ(rc.Env)
+	if err != nil {
+		return nil, nil, err
 	}
 	if rc.Stdin != nil {
 		cfg = cfg.WithStdin(rc.Stdin)
@@ -111,7 +112,7 @@ func moduleConfig(rc RunConfig) (wazero.ModuleConfig, error) {
 	if rc.FS != nil {
 		cfg = cfg.WithFSConfig(wazero.NewFSConfig().WithFSMount(rc.FS, "/"))
 	}
-	return cfg, nil
+	return cfg, env, nil
 }
 
 // result turns the outcome of instantiation or of the entrypoint call into
