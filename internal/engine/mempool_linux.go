@@ -101,7 +101,7 @@ func (m *pooledMemory) Free() {
 		// Zero in place: the pages stay mapped, so the next instance takes
 		// no page faults (on virtualised hosts a fault costs microseconds,
 		// so refaulting a Go guest's megabytes costs milliseconds).
-		clear(m.region[:m.used])
+		zero(m.region[:m.used])
 	default:
 		if err := syscall.Madvise(m.region[:pageAlign(m.used)], syscall.MADV_DONTNEED); err != nil {
 			// Never hand out memory that may hold another instance's data.
@@ -129,6 +129,28 @@ func (p *memPool) close() {
 	}
 	p.free = nil
 }
+
+// zeroChunk bounds one uninterrupted memclr: the runtime's memclr cannot
+// be preempted, so zeroing tens of MiB in one call would hold back every
+// stop-the-world of the garbage collector (and so every goroutine of the
+// process) for milliseconds. 256 KiB takes tens of microseconds.
+const zeroChunk = 256 << 10
+
+// zero clears b in zeroChunk pieces, each a call that the scheduler can
+// preempt before it starts.
+func zero(b []byte) {
+	for len(b) > 0 {
+		n := min(len(b), zeroChunk)
+		zeroPiece(b[:n])
+		b = b[n:]
+	}
+}
+
+// zeroPiece is a real call (not inlined) so that its prologue is a
+// preemption point between two pieces.
+//
+//go:noinline
+func zeroPiece(b []byte) { clear(b) }
 
 func pageAlign(n uint64) uint64 {
 	const ps = 4096
