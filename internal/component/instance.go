@@ -121,14 +121,23 @@ func (i *Instance) context(idx int) cabi.Context {
 			}
 		}
 		if spec.reallocSlot >= 0 && i.insts[spec.reallocSlot] != nil {
-			if f := i.insts[spec.reallocSlot].Func(spec.reallocName); f != nil && f.NumParams() == 4 && f.NumResults() == 1 {
-				st.realloc = func(oldPtr, oldSize, align, newSize uint32) (uint32, error) {
-					stack := []uint64{uint64(oldPtr), uint64(oldSize), uint64(align), uint64(newSize)}
-					if err := f.Call(i.ctx, stack); err != nil {
-						return 0, err
+			// Looked up on first use: wazero gives each exported function
+			// it hands out a call stack (~10 KiB of Go heap), and many
+			// calls never allocate in the guest.
+			inst, name := i.insts[spec.reallocSlot], spec.reallocName
+			var f *engine.Func
+			st.realloc = func(oldPtr, oldSize, align, newSize uint32) (uint32, error) {
+				if f == nil {
+					if f = inst.Func(name); f == nil || f.NumParams() != 4 || f.NumResults() != 1 {
+						f = nil
+						return 0, fmt.Errorf("component: realloc %q is not an exported (i32, i32, i32, i32) -> i32 function", name)
 					}
-					return uint32(stack[0]), nil
 				}
+				stack := []uint64{uint64(oldPtr), uint64(oldSize), uint64(align), uint64(newSize)}
+				if err := f.Call(i.ctx, stack); err != nil {
+					return 0, err
+				}
+				return uint32(stack[0]), nil
 			}
 		}
 		// Cache only once every slot involved exists (a start function
