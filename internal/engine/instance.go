@@ -127,7 +127,7 @@ func (m *Module) instantiate(ctx context.Context, cfg wazero.ModuleConfig) (api.
 	e := m.eng
 	var alloc *instAlloc
 	if e.mems != nil || (m.stripped && len(m.image) > 0) {
-		alloc = &instAlloc{pool: e.mems, image: m.image}
+		alloc = &instAlloc{pool: e.mems, image: m.image, pages: m.pages}
 		ctx = experimental.WithMemoryAllocator(ctx, alloc)
 	}
 	mod, err := e.rt.InstantiateModule(ctx, m.compiled, cfg)

@@ -106,13 +106,13 @@ func noStop() bool { return false }
 type instAlloc struct {
 	pool  *memPool // nil: no pool on this platform
 	image []rewrite.Segment
+	pages *pageImage // the same image, for the pool
 	mem   experimental.LinearMemory
 }
 
 func (a *instAlloc) Allocate(cap, max uint64) experimental.LinearMemory {
 	if a.pool != nil {
-		if m := a.pool.get(); m != nil {
-			m.write(a.image)
+		if m := a.pool.get(a.pages); m != nil {
 			a.mem = m
 			return m
 		}

@@ -1,23 +1,24 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"syscall"
 
 	"github.com/tetratelabs/wazero/experimental"
-
-	"github.com/wisp-dev/wisp/internal/engine/rewrite"
 )
 
 // memPool keeps guest linear memories off the Go heap: each memory is a
 // private anonymous mapping reserving the engine's per-instance limit of
 // address space (MAP_NORESERVE: nothing is committed until touched). A
-// closed instance's memory is reset, zeroed in place when small (no page
-// faults for the next user) or with madvise(MADV_DONTNEED) when large
-// (the kernel drops the pages; the next user sees zeros, as wasm requires,
-// and pays page faults only for the pages it touches), and goes back to
-// the pool. No Go allocation happens per instance, and the Go
-// garbage collector never scans or zeroes guest memory.
+// closed instance's memory is reset to its module's initial image in
+// place when small (pageImage.restore: only the pages that differ are
+// written, and the next user takes no page faults) or with
+// madvise(MADV_DONTNEED) when large (the kernel drops the pages; the next
+// user sees zeros and pays page faults only for the pages it touches), and
+// goes back to the pool, where the next instance of the same module finds
+// it ready. No Go allocation happens per instance, and the Go garbage
+// collector never scans or zeroes guest memory.
 type memPool struct {
 	reserve uint64 // bytes of address space per memory (the instance limit)
 	mu      sync.Mutex
@@ -29,8 +30,8 @@ type memPool struct {
 // (see Free), so idle memories hold at most 8 × 64 MiB.
 const maxIdleMemories = 8
 
-// clearLimit is the largest used size Free resets by zeroing in place;
-// larger memories are returned to the kernel with MADV_DONTNEED.
+// clearLimit is the largest used size Free resets in place; larger
+// memories are returned to the kernel with MADV_DONTNEED.
 const clearLimit = 64 << 20
 
 func newMemPool(limit uint64) *memPool { return &memPool{reserve: limit} }
@@ -41,16 +42,32 @@ type pooledMemory struct {
 	region []byte // the whole mapping
 	used   uint64 // the most bytes handed out since the last reset
 	inUse  bool
+	// holds is the image the memory held when it was handed out (and
+	// holds again once freed): past used and the image, it is all zeros.
+	holds *pageImage
 }
 
-// get returns a zeroed memory, or nil if mapping failed (the caller then
-// falls back to the Go heap).
-func (p *memPool) get() *pooledMemory {
+// get returns a memory holding img, or nil if mapping failed (the caller
+// then falls back to the Go heap). An idle memory that holds img already
+// (its last instance was of the same module) is preferred: it is ready
+// as it is.
+func (p *memPool) get(img *pageImage) *pooledMemory {
 	p.mu.Lock()
 	if n := len(p.free); n > 0 {
-		m := p.free[n-1]
-		p.free = p.free[:n-1]
+		pick := n - 1
+		for i := n - 1; i >= 0; i-- {
+			if p.free[i].holds == img {
+				pick = i
+				break
+			}
+		}
+		m := p.free[pick]
+		p.free = slices.Delete(p.free, pick, pick+1)
 		p.mu.Unlock()
+		if m.holds != img {
+			img.restore(m.region, m.holds.size())
+			m.holds = img
+		}
 		m.inUse = true
 		return m
 	}
@@ -60,21 +77,8 @@ func (p *memPool) get() *pooledMemory {
 	if err != nil {
 		return nil
 	}
-	return &pooledMemory{pool: p, region: region, inUse: true}
-}
-
-// write copies an image into the (zeroed) memory. The image fits: it is
-// a module's data within its minimum size, or a snapshot of a memory that
-// was within the same limit.
-func (m *pooledMemory) write(image []rewrite.Segment) {
-	for _, s := range image {
-		end := min(uint64(s.Offset)+uint64(len(s.Data)), uint64(len(m.region)))
-		if uint64(s.Offset) >= end {
-			continue
-		}
-		copy(m.region[s.Offset:end], s.Data)
-		m.used = max(m.used, end)
-	}
+	img.restore(region, 0)
+	return &pooledMemory{pool: p, region: region, holds: img, inUse: true}
 }
 
 // Reallocate implements experimental.LinearMemory. The mapping never
@@ -98,16 +102,21 @@ func (m *pooledMemory) Free() {
 	switch {
 	case m.used == 0:
 	case m.used <= clearLimit:
-		// Zero in place: the pages stay mapped, so the next instance takes
+		// Back to the image in place, page by page, writing only the pages
+		// that differ: the pages stay mapped, so the next instance takes
 		// no page faults (on virtualised hosts a fault costs microseconds,
-		// so refaulting a Go guest's megabytes costs milliseconds).
-		zero(m.region[:m.used])
+		// so refaulting a Go guest's megabytes costs milliseconds), and
+		// pages the instance never changed (most of a Go runtime's) cost
+		// a comparison only. Each page is its own small step, so a large
+		// reset never holds off the garbage collector's stop-the-world.
+		m.holds.restore(m.region, m.used)
 	default:
 		if err := syscall.Madvise(m.region[:pageAlign(m.used)], syscall.MADV_DONTNEED); err != nil {
 			// Never hand out memory that may hold another instance's data.
 			syscall.Munmap(m.region)
 			return
 		}
+		m.holds = zeroImage
 	}
 	m.used = 0
 	p.mu.Lock()
@@ -129,28 +138,6 @@ func (p *memPool) close() {
 	}
 	p.free = nil
 }
-
-// zeroChunk bounds one uninterrupted memclr: the runtime's memclr cannot
-// be preempted, so zeroing tens of MiB in one call would hold back every
-// stop-the-world of the garbage collector (and so every goroutine of the
-// process) for milliseconds. 256 KiB takes tens of microseconds.
-const zeroChunk = 256 << 10
-
-// zero clears b in zeroChunk pieces, each a call that the scheduler can
-// preempt before it starts.
-func zero(b []byte) {
-	for len(b) > 0 {
-		n := min(len(b), zeroChunk)
-		zeroPiece(b[:n])
-		b = b[n:]
-	}
-}
-
-// zeroPiece is a real call (not inlined) so that its prologue is a
-// preemption point between two pieces.
-//
-//go:noinline
-func zeroPiece(b []byte) { clear(b) }
 
 func pageAlign(n uint64) uint64 {
 	const ps = 4096

@@ -29,7 +29,7 @@ func BenchmarkFreeStopTheWorld(b *testing.B) {
 				go func() {
 					defer close(done)
 					for !stop.Load() {
-						m := p.get()
+						m := p.get(zeroImage)
 						if m == nil {
 							panic("mmap failed")
 						}

@@ -2,8 +2,6 @@
 
 package engine
 
-import "github.com/wisp-dev/wisp/internal/engine/rewrite"
-
 // memPool is Linux-only (it relies on MADV_DONTNEED zeroing private
 // anonymous pages); elsewhere guest memory stays on the Go heap.
 type memPool struct{}
@@ -12,9 +10,7 @@ type pooledMemory struct{}
 
 func newMemPool(uint64) *memPool { return nil }
 
-func (p *memPool) get() *pooledMemory { return nil }
-
-func (m *pooledMemory) write([]rewrite.Segment) {}
+func (p *memPool) get(*pageImage) *pooledMemory { return nil }
 
 func (m *pooledMemory) Reallocate(uint64) []byte { return nil }
 

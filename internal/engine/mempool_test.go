@@ -1,7 +1,10 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -101,5 +104,60 @@ func TestLargeMemoryResetAcrossChunks(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestPooledMemoryAcrossModules: pooled memories pass between modules
+// with different images (idle memories keep the image of their last
+// module); every fresh instance sees exactly its own module's initial
+// memory, however the previous instance of any module left it.
+func TestPooledMemoryAcrossModules(t *testing.T) {
+	e := newEngine(t, engine.Config{MaxInstanceMemory: 16 << 20})
+	ctx := context.Background()
+	type mod struct {
+		m    *engine.Module
+		want []byte // initial memory
+	}
+	var mods []mod
+	for i, data := range []struct {
+		off  int
+		text string
+	}{{100, "module A's data"}, {70000, "module B's data, on page two"}, {4096, ""}} {
+		wat := fmt.Sprintf(`(module (memory (export "memory") 2 256) (data (i32.const %d) %q))`, data.off, data.text)
+		if data.text == "" {
+			wat = `(module (memory (export "memory") 2 256))`
+		}
+		src := filepath.Join(t.TempDir(), fmt.Sprintf("m%d.wat", i))
+		if err := os.WriteFile(src, []byte(wat), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]byte, 2<<16)
+		copy(want[data.off:], data.text)
+		mods = append(mods, mod{compileFile(t, e, testguest.WAT(t, src)), want})
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for round := range 60 {
+		md := mods[r.IntN(len(mods))]
+		inst, err := md.m.Instantiate(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem := inst.Memory("memory")
+		got, ok := mem.Read(0, mem.Size())
+		if !ok || !bytes.Equal(got, md.want) {
+			t.Fatalf("round %d: a fresh instance's memory is not its module's initial memory", round)
+		}
+		// Leave a mess: grow, scribble over random pages.
+		if r.IntN(2) == 0 {
+			mem.Grow(uint32(1 + r.IntN(20)))
+		}
+		junk := make([]byte, 1+r.IntN(9000))
+		for range 1 + r.IntN(30) {
+			for i := range junk {
+				junk[i] = byte(r.Uint32())
+			}
+			mem.Write(uint32(r.IntN(int(mem.Size())-len(junk))), junk)
+		}
+		inst.Close(ctx)
 	}
 }

@@ -56,6 +56,7 @@ type Module struct {
 	// rewrite.Restorable moved out of the binary), or a snapshot's memory.
 	// Without stripped, the data segments are still in the binary.
 	image    []rewrite.Segment
+	pages    *pageImage // image cut into pages, for pooled memories
 	stripped bool
 	// globals are the mutable globals Restorable exported, and
 	// snapReason why Snapshot is impossible ("" if it is possible).
@@ -94,7 +95,7 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (m *Module, err error
 	}
 	m = &Module{eng: e, compiled: compiled, interrupt: inst.Interrupt, start: inst.Start,
 		DataSegments: st.Before, MergedDataSegments: st.After,
-		image: rs.Image, stripped: rs.Stripped, globals: rs.Globals, snapReason: rs.Reason}
+		image: rs.Image, pages: newPageImage(rs.Image), stripped: rs.Stripped, globals: rs.Globals, snapReason: rs.Reason}
 	// A shape we cannot parse (an encoding newer than this parser) only
 	// costs import diagnostics and start-function caller lookup, so it is
 	// not an error; hasStart errs on the safe side.
@@ -165,7 +166,7 @@ func (m *Module) Exports() []string {
 // drops the snapshot; the code belongs to the module it was made from.
 func (m *Module) Close(ctx context.Context) error {
 	if m.snap != nil {
-		m.image = nil
+		m.image, m.pages = nil, zeroImage
 		return nil
 	}
 	return m.compiled.Close(ctx)

@@ -124,6 +124,7 @@ func (m *Module) Snapshot(ctx context.Context, imports Imports, init string) (*M
 	snap := *m
 	snap.snap = s
 	snap.image = image
+	snap.pages = newPageImage(image)
 	return &snap, nil
 }
 
