@@ -120,6 +120,14 @@ func asErrorCode(err error) *ErrorCode {
 	switch {
 	case errors.Is(err, outbound.ErrBlocked):
 		return errorCode(ecDestinationIPProhibited, nil)
+	case errors.Is(err, outbound.ErrConnectionLimit):
+		// Spin: connection-timeout when the wait for a slot ran out of
+		// connect timeout, connection-limit-reached otherwise.
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			return errorCode(ecConnectionTimeout, nil)
+		}
+		return errorCode(ecConnectionLimitReached, nil)
 	case errors.As(err, &maxBytes):
 		return errorCode(ecHTTPRequestBodySize, cabi.Some(uint64(maxBytes.Limit)))
 	case errors.As(err, &dnsErr):

@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/wisp-dev/wisp/internal/component/cabi"
 	"github.com/wisp-dev/wisp/internal/outbound"
@@ -60,22 +62,33 @@ func outboundFrom(ctx context.Context) *Outbound {
 type connectTimeoutKey struct{}
 
 // guestTransports are the transports guests share, one per block list
-// (outbound.BlockedNetworks.String()): connections are pooled by
-// destination, and a connection dialed under one app's blocked networks is
-// never reused under another's. Each request's allowlist check happens
-// before it reaches the transport, so sharing a pool between components
-// (and apps) with the same block list grants nothing.
-var guestTransports sync.Map // string → *http.Transport
+// (outbound.BlockedNetworks.String()) and connection limit: connections
+// are pooled by destination, and a connection dialed under one app's
+// blocked networks is never reused under another's, nor one holding a slot
+// of one app's ConnLimit by another app (which would use a connection its
+// own limit never counted, and keep the first app's slot busy). Each
+// request's allowlist check happens before it reaches the transport, so
+// sharing a pool between components (and apps) with the same block list
+// and limit grants nothing.
+var guestTransports sync.Map // transportKey → *http.Transport
 
-// guestTransport returns the shared transport for policies blocking as p
-// does. Its dialer takes the policy and the connect timeout from the
-// request's context.
+// transportKey picks a shared transport. The limit is held weakly so that
+// an app's transport goes away with its ConnLimit (see guestTransport).
+type transportKey struct {
+	blocked string
+	limit   weak.Pointer[outbound.ConnLimit] // zero: unlimited
+}
+
+// guestTransport returns the shared transport for policies blocking and
+// limiting as p does. Its dialer takes the policy and the connect timeout
+// from the request's context.
 func guestTransport(p *outbound.Policy) *http.Transport {
-	key := p.Blocked().String()
+	l := p.ConnLimit()
+	key := transportKey{blocked: p.Blocked().String(), limit: weak.Make(l)}
 	if t, ok := guestTransports.Load(key); ok {
 		return t.(*http.Transport)
 	}
-	t, _ := guestTransports.LoadOrStore(key, &http.Transport{
+	t, loaded := guestTransports.LoadOrStore(key, &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dialGuest,
 		ForceAttemptHTTP2:     true,
@@ -87,12 +100,24 @@ func guestTransport(p *outbound.Policy) *http.Transport {
 		// and all, as with Spin.
 		DisableCompression: true,
 	})
+	if !loaded && l != nil {
+		// The pooled connections hold l (their slots) until they close,
+		// so l becomes unreachable once its app is gone and its idle
+		// connections have timed out; then the transport is dropped.
+		runtime.AddCleanup(l, func(k transportKey) {
+			if t, ok := guestTransports.LoadAndDelete(k); ok {
+				t.(*http.Transport).CloseIdleConnections()
+			}
+		}, key)
+	}
 	return t.(*http.Transport)
 }
 
 // dialGuest dials through the request's outbound policy, which refuses
 // addresses in blocked networks after DNS resolution (Spin's
-// destination-IP-prohibited).
+// destination-IP-prohibited) and dials beyond the app's connection limit
+// (as Spin: connection-timeout when the wait for a slot ran out of
+// connect timeout, connection-limit-reached otherwise).
 func dialGuest(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second}
 	if t, ok := ctx.Value(connectTimeoutKey{}).(time.Duration); ok {
@@ -104,21 +129,25 @@ func dialGuest(ctx context.Context, network, addr string) (net.Conn, error) {
 	case err == nil:
 		return c, nil
 	case errors.Is(err, outbound.ErrBlocked):
-		return nil, &blockedError{errorCode(ecDestinationIPProhibited, nil), err}
+		return nil, &refusedError{errorCode(ecDestinationIPProhibited, nil), err}
+	case errors.Is(err, outbound.ErrConnectionLimit) && errors.As(err, &ne) && ne.Timeout():
+		return nil, &refusedError{errorCode(ecConnectionTimeout, nil), err}
+	case errors.Is(err, outbound.ErrConnectionLimit):
+		return nil, &refusedError{errorCode(ecConnectionLimitReached, nil), err}
 	case errors.As(err, &ne) && ne.Timeout():
 		return nil, errorCode(ecConnectionTimeout, nil)
 	}
 	return nil, err
 }
 
-// blockedError is the error-code of a refused dial that keeps the reason
-// for the host's log.
-type blockedError struct {
+// refusedError is the error-code of a dial the policy refused (blocked
+// network, connection limit) that keeps the reason for the host's log.
+type refusedError struct {
 	*ErrorCode
 	reason error
 }
 
-func (e *blockedError) Unwrap() []error { return []error{e.ErrorCode, e.reason} }
+func (e *refusedError) Unwrap() []error { return []error{e.ErrorCode, e.reason} }
 
 // handle implements outgoing-handler.handle. As in Spin, a denied or
 // failed request still returns a future; the future resolves with the
@@ -134,6 +163,12 @@ func handle(ctx context.Context, req *OutgoingRequest, opts *RequestOptions) (ca
 		connect, firstByte, between = opts.connect, opts.firstByte, opts.betweenBytes
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
+	// net/http dials under a context detached from rctx's cancellation
+	// (the connection may serve a later request), so without the bound a
+	// request given up (future dropped, call over, first-byte timeout)
+	// would leave its dial waiting for a connection slot up to the
+	// connect timeout, taking a waiting place of the app's ConnLimit.
+	rctx = outbound.WithWaitBound(rctx)
 	fut := newFuture(cancel)
 
 	hreq, target, ec := buildRequest(rctx, req)
@@ -283,9 +318,9 @@ func (f *FutureIncomingResponse) run(ctx context.Context, cancel context.CancelC
 	}
 	timedOut := !timer.Stop()
 	if err != nil {
-		var blocked *blockedError
-		if errors.As(err, &blocked) && o.Logf != nil {
-			o.Logf("outbound HTTP request to %s://%s refused: %v", t.scheme, req.URL.Host, blocked.reason)
+		var refused *refusedError
+		if errors.As(err, &refused) && o.Logf != nil {
+			o.Logf("outbound HTTP request to %s://%s refused: %v", t.scheme, req.URL.Host, refused.reason)
 		}
 		ec := asErrorCode(err)
 		if timedOut || errors.Is(context.Cause(ctx), errTimeout) {
