@@ -363,12 +363,19 @@ func (rt *serverRuntime) Load(ctx context.Context, spec platform.LoadSpec) (_ pl
 			return nil, err
 		}
 		invoke := eventInvoke(rt.requestTimeout, handlers, func() http.Handler { return a.srv })
-		triggers, err := eventTriggers(ctx, a.loaded, fapp, log, invoke)
+		policy, err := rt.triggerPolicy()
+		if err != nil {
+			return nil, err
+		}
+		// Every connection the Redis and MQTT triggers open, reconnections
+		// included, goes through the policy, which checks the address the
+		// name resolved to at that moment.
+		triggers, err := eventTriggers(ctx, a.loaded, fapp, log, invoke, policy.DialContext)
 		if err != nil {
 			return nil, err
 		}
 		if spec.Triggers && !spec.ValidateOnly {
-			if err := rt.checkTriggerServers(ctx, spec.App, variableResolver(fapp)); err != nil {
+			if err := checkTriggerServers(ctx, policy, spec.App, variableResolver(fapp)); err != nil {
 				return nil, err
 			}
 			if err := a.runTriggers(triggers, log); err != nil {
@@ -443,7 +450,8 @@ func checkTriggerConcurrency(app *lockedapp.LockedApp, limit int) error {
 }
 
 // triggerStartTimeout bounds the wait for the event triggers to subscribe
-// when an app loads (MQTT connects, then subscribes, each within 10s).
+// when an app loads (Redis and MQTT connect, then subscribe, each within
+// 10s).
 const triggerStartTimeout = 30 * time.Second
 
 // runTriggers starts the event triggers and returns once they listen, or
@@ -454,27 +462,29 @@ func (a *serverApp) runTriggers(triggers []trigger.Trigger, log *slog.Logger) er
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	first := make(chan error, len(triggers))
-	var mqtt []*mqtttrigger.Trigger
+	// Redis and MQTT tell how many of their [[trigger.*]] entries have
+	// subscribed; cron needs nothing. The load returns once all have, so
+	// a message published after the deploy reaches the app.
+	type subscriber interface{ Subscribed() int }
+	var subs []subscriber
 	for _, t := range triggers {
-		if m, ok := t.(*mqtttrigger.Trigger); ok {
-			mqtt = append(mqtt, m)
+		if s, ok := t.(subscriber); ok {
+			subs = append(subs, s)
 		}
 		a.triggers.Go(func() { superviseTrigger(ctx, t, log, first) })
 	}
-	wantMQTT := 0
+	want := 0
 	for _, t := range a.loaded.Locked.Triggers {
-		if t.Type == mqtttrigger.Type {
-			wantMQTT++
+		if t.Type == redistrigger.Type || t.Type == mqtttrigger.Type {
+			want++
 		}
 	}
-	// The Redis triggers' servers answered checkTriggerServers' PING and
-	// cron needs nothing; MQTT tells when it has subscribed.
 	subscribed := func() bool {
 		n := 0
-		for _, m := range mqtt {
-			n += m.Subscribed()
+		for _, s := range subs {
+			n += s.Subscribed()
 		}
-		return n >= wantMQTT
+		return n >= want
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -488,7 +498,7 @@ func (a *serverApp) runTriggers(triggers []trigger.Trigger, log *slog.Logger) er
 		case <-deadline:
 			cancel()
 			a.triggers.Wait()
-			return fmt.Errorf("the MQTT triggers did not subscribe within %v", triggerStartTimeout)
+			return fmt.Errorf("the Redis and MQTT triggers did not subscribe within %v", triggerStartTimeout)
 		case <-tick.C:
 		}
 	}
@@ -532,21 +542,11 @@ const triggerServerTimeout = 5 * time.Second
 // tenant's own code may not. Redis servers also get a PING with the
 // trigger's credentials, so a wrong password fails the load too.
 //
-// The trigger's own client resolves the host name again when it
-// connects; a name that re-resolves into a blocked network in between is
-// not caught here (the trigger packages take no dialer yet).
-func (rt *serverRuntime) checkTriggerServers(ctx context.Context, app *lockedapp.LockedApp, resolve trigger.Resolver) error {
-	var blocked *outbound.BlockedNetworks
-	if rt.blockPrivate {
-		var err error
-		if blocked, err = outbound.ParseBlockedNetworks([]string{"private"}); err != nil {
-			return err
-		}
-	}
-	policy, err := outbound.NewPolicyBlocking(nil, blocked)
-	if err != nil {
-		return err
-	}
+// This check gives a deploy a clear early error; it is not the guard. The
+// triggers' clients resolve the host name again on each connection, and
+// dial through the same policy (eventTriggers' dial), so a name that
+// re-resolves into a blocked network later is refused then.
+func checkTriggerServers(ctx context.Context, policy *outbound.Policy, app *lockedapp.LockedApp, resolve trigger.Resolver) error {
 	redisDefault, _ := app.Metadata.TriggerConfig[redistrigger.Type]["address"].(string)
 	mqttAddress, _ := app.Metadata.TriggerConfig[mqtttrigger.Type]["address"].(string)
 	checked := map[string]bool{}
@@ -583,6 +583,21 @@ func (rt *serverRuntime) checkTriggerServers(ctx context.Context, app *lockedapp
 		}
 	}
 	return nil
+}
+
+// triggerPolicy is the policy the event triggers' connections dial under:
+// unless --allow-private-outbound, no loopback or private networks; TCP
+// and UDP only in any case. It has no allowlist (the trigger's address is
+// the host's connection, as in Spin) and no per-app connection cap.
+func (rt *serverRuntime) triggerPolicy() (*outbound.Policy, error) {
+	var blocked *outbound.BlockedNetworks
+	if rt.blockPrivate {
+		var err error
+		if blocked, err = outbound.ParseBlockedNetworks([]string{"private"}); err != nil {
+			return nil, err
+		}
+	}
+	return outbound.NewPolicyBlocking(nil, blocked)
 }
 
 // pingRedis sends a PING to the Redis server at addr (a redis:// or

@@ -452,3 +452,44 @@ source = "c.wasm"
 		t.Errorf("Redis concurrency 3 under a quota of 2: %v, want a 400", err)
 	}
 }
+
+// A deploy returns once the app's Redis trigger is subscribed: a message
+// published right after it reaches the app, with no wait for the
+// subscription. Each deploy moves to a new channel, so the count is the
+// new revision's alone.
+func TestServerTriggersRedisDeployReturnsSubscribed(t *testing.T) {
+	redisURL := testsvc.Redis(t)
+	rdb := redisClient(t, redisURL)
+	ctx := context.Background()
+	n := startTriggerNode(t, t.TempDir(), nil)
+	alice, _ := n.tenant("alice", platformapi.Quotas{})
+	dir := writeAppFiles(t, fmt.Sprintf(`spin_manifest_version = 2
+[application]
+name = "listener"
+[variables]
+channel = { required = true }
+[[trigger.redis]]
+address = %q
+channel = "{{ channel }}"
+component = "c"
+[component.c]
+source = "c.wasm"
+`, redisURL), nil)
+	copyFile(t, triggertest.Guest(t, triggertest.RedisStdout), filepath.Join(dir, "c.wasm"))
+	for i := range 3 {
+		ch := testsvc.Unique(t) + "-" + strconv.Itoa(i)
+		mustDeploy(t, alice, "listener", dir, map[string]string{"channel": ch}, platformapi.DeployOptions{})
+		got, err := rdb.PubSubNumSub(ctx, ch).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[ch] != 1 {
+			t.Fatalf("deploy %d returned with %d subscribers on its channel, want 1", i+1, got[ch])
+		}
+		msg := "right-after-deploy-" + strconv.Itoa(i)
+		publishRedis(t, rdb, ch, msg)
+		eventually(t, msg+" in the app's log", func() bool {
+			return strings.Contains(appLog(t, alice, "listener", "c_stdout.txt"), msg+"\n")
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -65,7 +66,7 @@ func serveTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, 
 		}
 		return srv
 	})
-	run, err := eventTriggers(ctx, loaded, fapp, log, invoke)
+	run, err := eventTriggers(ctx, loaded, fapp, log, invoke, nil)
 	if err != nil {
 		return err
 	}
@@ -106,8 +107,10 @@ func eventInvoke(timeout time.Duration, handlers map[string]httptrigger.Handler,
 }
 
 // eventTriggers prepares the app's Redis, MQTT and cron triggers (those it
-// has), checking their settings; none runs until its Run.
-func eventTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, log *slog.Logger, invoke trigger.Options) ([]trigger.Trigger, error) {
+// has), checking their settings; none runs until its Run. dial, if not
+// nil, opens every connection of the Redis and MQTT triggers (wisp server
+// passes the tenant's outbound policy); nil dials directly (wisp up).
+func eventTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, log *slog.Logger, invoke trigger.Options, dial dialFunc) ([]trigger.Trigger, error) {
 	has := map[string]bool{}
 	for _, t := range loaded.Locked.Triggers {
 		has[t.Type] = true
@@ -115,14 +118,14 @@ func eventTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, 
 	resolve := variableResolver(fapp)
 	var run []trigger.Trigger
 	if has[redistrigger.Type] {
-		t, err := redistrigger.New(ctx, loaded, redistrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve})
+		t, err := redistrigger.New(ctx, loaded, redistrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve, Dial: dial})
 		if err != nil {
 			return nil, err
 		}
 		run = append(run, t)
 	}
 	if has[mqtttrigger.Type] {
-		t, err := mqtttrigger.New(ctx, loaded, mqtttrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve})
+		t, err := mqtttrigger.New(ctx, loaded, mqtttrigger.Options{Logger: log, Invoke: invoke, Resolve: resolve, Dial: dial})
 		if err != nil {
 			return nil, err
 		}
@@ -137,6 +140,9 @@ func eventTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, 
 	}
 	return run, nil
 }
+
+// dialFunc opens a network connection, as net.Dialer.DialContext.
+type dialFunc = func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // runAll runs the triggers until ctx is cancelled or one fails; then it
 // stops the others, waits for all, and returns the first failure.

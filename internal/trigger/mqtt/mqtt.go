@@ -30,7 +30,11 @@
 // counted; its message counts as handled (acknowledged), not retried.
 //
 // As in Spin, the trigger's connection is the host's, not the component's:
-// allowed_outbound_hosts does not apply to it.
+// allowed_outbound_hosts does not apply to it. The embedder may still
+// confine it with Options.Dial, which opens every connection, the first
+// and each reconnection (wisp server passes the tenant's outbound policy
+// there, so the address is checked each time the name is resolved, not
+// only once).
 package mqtt
 
 import (
@@ -40,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"sync"
 	"sync/atomic"
@@ -76,6 +81,12 @@ type Options struct {
 	Invoke trigger.Options
 	// Resolve renders {{ variable }} templates.
 	Resolve trigger.Resolver
+	// Dial, if set, opens every connection to a broker, the first and
+	// each reconnection, to "host:port" over "tcp"; TLS (mqtts, ssl, tls)
+	// and WebSocket (ws, wss) run over the connection it returns, and
+	// proxy environment variables are not consulted. nil: paho's own
+	// dialing.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Trigger is the MQTT trigger of one app.
@@ -196,6 +207,9 @@ func newSubscription(ctx context.Context, app *executor.App, id, componentID str
 	}
 	if password != "" {
 		s.opts.SetPassword(password)
+	}
+	if opts.Dial != nil {
+		s.opts.SetCustomOpenConnectionFn(openWith(opts.Dial))
 	}
 	return s, nil
 }

@@ -26,11 +26,16 @@
 // was buffered.
 //
 // Spin connects with the host's privileges: the trigger's connection is
-// not subject to the component's allowed_outbound_hosts.
+// not subject to the component's allowed_outbound_hosts. The embedder may
+// still confine it with Options.Dial, which opens every connection, the
+// first and each reconnection (wisp server passes the tenant's outbound
+// policy there, so the address is checked each time the name is
+// resolved, not only once).
 package redis
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +43,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -79,13 +85,19 @@ type Options struct {
 	Invoke trigger.Options
 	// Resolve renders {{ variable }} templates in address and channel.
 	Resolve trigger.Resolver
+	// Dial, if set, opens every connection to a server, the first and
+	// each reconnection, to "host:port" of the address; the trigger bounds
+	// it with its dial timeout and runs TLS (rediss://) over the
+	// connection it returns. nil: a plain TCP dial.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Trigger is the Redis trigger of one app.
 type Trigger struct {
-	subs  []*subscriber
-	log   *slog.Logger
-	stats trigger.Stats
+	subs       []*subscriber
+	log        *slog.Logger
+	stats      trigger.Stats
+	subscribed atomic.Int32
 }
 
 var _ trigger.Trigger = (*Trigger)(nil)
@@ -96,6 +108,8 @@ type subscriber struct {
 	opts     *goredis.Options
 	display  string // host:port, never the password
 	channels map[string][]*handler
+	// counted is set once the subscriber's triggers count as subscribed.
+	counted atomic.Bool
 }
 
 // handler is one [[trigger.redis]]: a channel's messages for a component.
@@ -133,6 +147,9 @@ func New(ctx context.Context, app *executor.App, opts Options) (*Trigger, error)
 				return nil, fmt.Errorf("redis trigger %q: address is not a redis:// or rediss:// URL: %v", lt.ID, redact(err, addr))
 			}
 			ropts.DialTimeout = 5 * time.Second
+			if opts.Dial != nil {
+				ropts.Dialer = dialer(opts.Dial, ropts.DialTimeout, ropts.TLSConfig)
+			}
 			sub = &subscriber{opts: ropts, display: ropts.Addr, channels: map[string][]*handler{}}
 			byAddr[addr] = sub
 			t.subs = append(t.subs, sub)
@@ -184,6 +201,26 @@ func newHandler(ctx context.Context, app *executor.App, id, componentID string, 
 	return &handler{triggerID: id, channel: channel, inv: inv, concurrency: concurrency}, addr, nil
 }
 
+// dialer makes go-redis open its connections with dial, bounded by
+// timeout, and with TLS when tlsConfig is set (what go-redis's own dialer
+// does, and skips when given another).
+func dialer(dial func(ctx context.Context, network, addr string) (net.Conn, error), timeout time.Duration, tlsConfig *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		c, err := dial(ctx, network, addr)
+		if err != nil || tlsConfig == nil {
+			return c, err
+		}
+		tc := tls.Client(c, tlsConfig)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
+}
+
 // redact removes a URL's text from an error message.
 func redact(err error, url string) string {
 	if url == "" {
@@ -194,6 +231,11 @@ func redact(err error, url string) string {
 
 // Stats returns the trigger's counters.
 func (t *Trigger) Stats() *trigger.Stats { return &t.stats }
+
+// Subscribed returns how many of the app's Redis triggers Run has
+// subscribed so far: Redis has confirmed every channel of their server's
+// connection, so a message published from then on reaches them.
+func (t *Trigger) Subscribed() int { return int(t.subscribed.Load()) }
 
 // Run connects to every server (failing if one cannot be reached within
 // connectTimeout), then handles messages until ctx is cancelled. Calls in
@@ -244,6 +286,15 @@ func (s *subscriber) channelList() []string {
 	return out
 }
 
+// triggers returns how many [[trigger.redis]] entries s serves.
+func (s *subscriber) triggers() int {
+	n := 0
+	for _, hs := range s.channels {
+		n += len(hs)
+	}
+	return n
+}
+
 // listen reads messages of s's channels and queues them for their
 // handlers, reconnecting whenever the connection fails.
 func (t *Trigger) listen(ctx context.Context, client *goredis.Client, s *subscriber) {
@@ -288,6 +339,9 @@ func (t *Trigger) listen(ctx context.Context, client *goredis.Client, s *subscri
 			// Messages published from now on reach the trigger.
 			if confirmed++; confirmed == len(s.channels) {
 				t.log.Info("Redis trigger subscribed", "server", s.display, "channels", s.channelList())
+				if !s.counted.Swap(true) {
+					t.subscribed.Add(int32(s.triggers()))
+				}
 			}
 			if down {
 				t.log.Info("Redis trigger reconnected and resubscribed", "server", s.display, "channel", m.Channel)
