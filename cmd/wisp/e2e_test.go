@@ -78,7 +78,7 @@ type server struct {
 	done chan error
 }
 
-var servingLine = regexp.MustCompile(`Serving (http://[0-9.:\[\]]+)`)
+var servingLine = regexp.MustCompile(`Serving (https?://[0-9.:\[\]]+)`)
 
 // up starts `wisp up` with a free port and waits until it serves.
 func up(t *testing.T, dir string, args ...string) *server {

@@ -58,6 +58,7 @@ type serverOptions struct {
 	maxBundleSize     string
 	requestTimeout    time.Duration
 	allowPrivate      bool
+	tls               tlsFlags
 	registries        []string
 	verbose           bool
 }
@@ -102,6 +103,7 @@ if set, otherwise a new random token that is printed once and written to
 	f.StringVar(&o.maxBundleSize, "max-bundle-size", "256Mi", "largest app bundle accepted (uncompressed)")
 	f.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "deadline per request (0: none)")
 	f.BoolVar(&o.allowPrivate, "allow-private-outbound", false, "let apps connect to loopback and private networks (this node, its admin API, the LAN) when their manifest allows the host")
+	o.tls.register(f, "apps and the admin API")
 	f.StringArrayVar(&o.registries, "registry", nil, "registry host[:port] tenants may deploy from by reference (credentials: this user's Docker config); repeatable; none by default")
 	f.BoolVar(&o.verbose, "verbose", false, "log every request")
 	return cmd
@@ -127,6 +129,11 @@ func runServer(cmd *cobra.Command, o serverOptions) error {
 	}
 	log := newConsoleLogger(cmd.ErrOrStderr(), level)
 
+	tlsConfig, err := o.tls.config()
+	if err != nil {
+		return err
+	}
+	scheme := "http://"
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return err
@@ -137,6 +144,12 @@ func runServer(cmd *cobra.Command, o serverOptions) error {
 		return err
 	}
 	defer adminLn.Close()
+	if tlsConfig != nil {
+		// One certificate for both listeners (e.g. for *.<domain> and the
+		// admin host): admin tokens never cross the network in clear.
+		scheme = "https://"
+		ln, adminLn = tls.NewListener(ln, tlsConfig), tls.NewListener(adminLn, tlsConfig)
+	}
 
 	rt, err := newServerRuntime(ctx, log, o.requestTimeout, !o.allowPrivate)
 	if err != nil {
@@ -147,7 +160,7 @@ func runServer(cmd *cobra.Command, o serverOptions) error {
 	node, err := platform.Open(platform.Config{
 		DataDir:        o.dataDir,
 		Domain:         o.domain,
-		PublicURL:      publicURL(ln.Addr()),
+		PublicURL:      publicURL(scheme, ln.Addr()),
 		Runtime:        rt,
 		IdleTimeout:    o.idleTimeout,
 		MaxLoaded:      o.maxLoaded,
@@ -172,8 +185,8 @@ func runServer(cmd *cobra.Command, o serverOptions) error {
 
 	apps := &http.Server{Handler: node.AppHandler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: httptrigger.DefaultMaxHeaderBytes}
 	admin := &http.Server{Handler: node.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
-	log.Info("Serving apps on http://"+ln.Addr().String(), "domain", o.domain)
-	log.Info("Admin API on http://" + adminLn.Addr().String())
+	log.Info("Serving apps on "+scheme+ln.Addr().String(), "domain", o.domain)
+	log.Info("Admin API on " + scheme + adminLn.Addr().String())
 
 	errs := make(chan error, 2)
 	go func() { errs <- apps.Serve(ln) }()
@@ -230,13 +243,13 @@ func registryPuller(allowed []string) func(context.Context, string) (*lockedapp.
 }
 
 // publicURL is the base of app URLs: the listener's scheme and port
-// (omitted for 80).
-func publicURL(addr net.Addr) string {
+// (omitted when it is the scheme's default).
+func publicURL(scheme string, addr net.Addr) string {
 	_, port, err := net.SplitHostPort(addr.String())
-	if err != nil || port == "80" {
-		return "http://"
+	if err != nil || (scheme == "http://" && port == "80") || (scheme == "https://" && port == "443") {
+		return scheme
 	}
-	return "http://:" + port
+	return scheme + ":" + port
 }
 
 // serverRuntime loads apps for the platform exactly as wisp up does:

@@ -73,6 +73,7 @@ func serveTriggers(ctx context.Context, loaded *executor.App, fapp *factor.App, 
 	if handlers != nil {
 		srv, err = httptrigger.New(loaded.Locked, handlers, httptrigger.Config{
 			Listen:         o.listen,
+			TLS:            o.tlsConfig,
 			RequestTimeout: o.requestTimeout,
 			Logger:         log,
 			Version:        version,

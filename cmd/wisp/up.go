@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -47,6 +48,8 @@ type upOptions struct {
 	sqlite            []string
 	keyValues         []string
 	snapshot          bool
+	tls               tlsFlags
+	tlsConfig         *tls.Config // loaded from tls by runUp
 }
 
 func newUpCmd() *cobra.Command {
@@ -81,6 +84,7 @@ after in-flight requests have finished.`,
 	f.BoolVar(&o.verbose, "verbose", false, "log every request")
 	f.StringArrayVar(&o.sqlite, "sqlite", nil, "run a SQLite statement (e.g. a migration) against the default database before serving; @file[:label] runs a file's statements; repeatable")
 	f.StringArrayVar(&o.keyValues, "key-value", nil, "set KEY=VALUE in the app's default key-value store before serving (overwrites); repeatable")
+	o.tls.register(f, "the app")
 	return cmd
 }
 
@@ -91,6 +95,9 @@ func runUp(cmd *cobra.Command, o upOptions) error {
 	memLimit, err := parseBytes(o.maxInstanceMemory)
 	if err != nil {
 		return usagef("--max-instance-memory: %v", err)
+	}
+	if o.tlsConfig, err = o.tls.config(); err != nil {
+		return err
 	}
 	vars, err := parseKeyValues("variable", o.variables)
 	if err != nil {

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,10 @@ func (s *Server) ListenAndServe(ctx context.Context, findFreePort bool) error {
 // running, and returns. It returns nil after a clean drain.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	baseURL := "http://" + ln.Addr().String()
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+		baseURL = "https://" + ln.Addr().String()
+	}
 	s.log.Info("Serving "+baseURL, "routes", s.RoutesText(baseURL))
 
 	srv := &http.Server{

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,8 @@ type Config struct {
 	// ShutdownTimeout is how long Serve drains in-flight requests once its
 	// context is cancelled before cutting them off (DefaultShutdownTimeout).
 	ShutdownTimeout time.Duration
+	// TLS, if set, makes Serve speak HTTPS (spin up --tls-cert/--tls-key).
+	TLS *tls.Config
 	// Logger receives the startup line, warnings and the access log (at
 	// debug level) (slog.Default()).
 	Logger *slog.Logger
