@@ -31,8 +31,9 @@ const (
 
 // Config configures an Engine. The zero value is usable.
 type Config struct {
-	// CacheDir holds compiled machine code between process starts, so a
-	// restart does not recompile every module. "" disables the disk cache.
+	// CacheDir holds compiled machine code, and the engine's rewrite of
+	// each module (prepcache.go), between process starts, so a restart
+	// does not redo them for every module. "" disables the disk cache.
 	CacheDir string
 	// MaxInstanceMemory is the most linear memory one instance may have, in
 	// bytes, rounded up to whole 64 KiB pages. 0 means
@@ -48,6 +49,9 @@ type Config struct {
 type Engine struct {
 	rt    wazero.Runtime
 	cache wazero.CompilationCache // nil without CacheDir
+	// prepDir holds prepare's output between process starts ("" without
+	// CacheDir; see prepcache.go).
+	prepDir string
 	// memLimit is the per-instance memory limit in bytes (a whole number of
 	// pages); Run uses it to tell an out-of-memory trap from other traps.
 	memLimit uint64
@@ -111,6 +115,7 @@ func New(ctx context.Context, c Config) (*Engine, error) {
 		}
 		e.cache = cache
 		rc = rc.WithCompilationCache(cache)
+		e.prepDir = prepCacheDir(c.CacheDir)
 	}
 	e.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 

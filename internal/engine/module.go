@@ -81,7 +81,7 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (m *Module, err error
 			m, err = nil, fmt.Errorf("invalid WebAssembly module: compiler panic: %v", r)
 		}
 	}()
-	prepared, inst, rs, st, err := prepare(wasm)
+	p, fromCache, err := cachedPrepare(e.prepDir, wasm)
 	if err != nil {
 		// Report wazero's reason if the original is invalid too.
 		if _, cerr := e.rt.CompileModule(ctx, wasm); cerr != nil {
@@ -89,13 +89,21 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (m *Module, err error
 		}
 		return nil, fmt.Errorf("unsupported WebAssembly module: %w", err)
 	}
-	compiled, err := e.rt.CompileModule(ctx, prepared)
+	compiled, err := e.rt.CompileModule(ctx, p.Wasm)
+	if err != nil && fromCache {
+		// The entry passed its checks, so this should not happen; if it
+		// does, the entry is suspect, not the module: redo the rewrite.
+		dropPrepEntry(e.prepDir, wasm)
+		if p, err = prepare(wasm); err == nil {
+			compiled, err = e.rt.CompileModule(ctx, p.Wasm)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("invalid WebAssembly module: %w", err)
 	}
-	m = &Module{eng: e, compiled: compiled, interrupt: inst.Interrupt, start: inst.Start,
-		DataSegments: st.Before, MergedDataSegments: st.After,
-		image: rs.Image, pages: newPageImage(rs.Image), stripped: rs.Stripped, globals: rs.Globals, snapReason: rs.Reason}
+	m = &Module{eng: e, compiled: compiled, interrupt: p.Interrupt, start: p.Start,
+		DataSegments: p.Data.Before, MergedDataSegments: p.Data.After,
+		image: p.Image, pages: newPageImage(p.Image), stripped: p.Stripped, globals: p.Globals, snapReason: p.Reason}
 	// A shape we cannot parse (an encoding newer than this parser) only
 	// costs import diagnostics and start-function caller lookup, so it is
 	// not an error; hasStart errs on the safe side.
@@ -126,10 +134,14 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (m *Module, err error
 // instrumented for interrupts (deadlines). An error means the module
 // cannot be instrumented (malformed, or an instruction beyond WebAssembly
 // 2.0), which would leave its deadline unenforceable.
-func prepare(wasm []byte) ([]byte, rewrite.Instrumented, rewrite.RestorableModule, rewrite.DataStats, error) {
+//
+// Its output depends on wasm alone and may be served from the prepared
+// cache (prepcache.go): bump prepareVersion when changing it or a rewrite
+// pass.
+func prepare(wasm []byte) (*preparedModule, error) {
 	merged, st, err := rewrite.MergeData(wasm)
 	if err != nil {
-		return nil, rewrite.Instrumented{}, rewrite.RestorableModule{}, st, err
+		return nil, err
 	}
 	rs, err := rewrite.Restorable(merged)
 	if err != nil {
@@ -143,10 +155,11 @@ func prepare(wasm []byte) ([]byte, rewrite.Instrumented, rewrite.RestorableModul
 	}
 	inst, err := rewrite.Instrument(rs.Wasm)
 	if err != nil {
-		return nil, inst, rs, st, fmt.Errorf("cannot add deadline checks: %w", err)
+		return nil, fmt.Errorf("cannot add deadline checks: %w", err)
 	}
-	rs.Wasm = nil
-	return inst.Wasm, inst, rs, st, nil
+	return &preparedModule{Wasm: inst.Wasm, Interrupt: inst.Interrupt, Start: inst.Start,
+		Image: rs.Image, Stripped: rs.Stripped, MemPages: rs.MemPages, Globals: rs.Globals, Reason: rs.Reason,
+		Data: st}, nil
 }
 
 // Exports returns the names of the module's exported functions, sorted.
