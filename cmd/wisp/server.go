@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +19,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -50,6 +53,7 @@ type serverOptions struct {
 	domain            string
 	idleTimeout       time.Duration
 	maxLoaded         int
+	maxLoadedMemory   string
 	keepRevisions     int
 	maxApps           int
 	maxConcurrency    int
@@ -95,6 +99,7 @@ if set, otherwise a new random token that is printed once and written to
 	f.StringVar(&o.domain, "domain", "localhost", "app <name> answers at <name>.<domain>")
 	f.DurationVar(&o.idleTimeout, "idle-timeout", platform.DefaultIdleTimeout, "unload an app after this long without requests")
 	f.IntVar(&o.maxLoaded, "max-loaded", platform.DefaultMaxLoaded, "most apps loaded at once; beyond it the least recently used is unloaded")
+	f.StringVar(&o.maxLoadedMemory, "max-loaded-memory", defaultMaxLoadedMemory, "estimated memory of the loaded apps (compiled code, ~6× their Wasm size; apps with event triggers included); beyond it the least recently used are unloaded; 0: no limit")
 	f.IntVar(&o.keepRevisions, "keep-revisions", platform.DefaultKeepRevisions, "revisions kept per app, for rollback")
 	f.IntVar(&o.maxApps, "max-apps", platform.DefaultMaxApps, "default quota: apps per tenant")
 	f.IntVar(&o.maxConcurrency, "max-concurrency", platform.DefaultMaxConcurrency, "default quota: concurrent requests per app (more get 429)")
@@ -122,6 +127,10 @@ func runServer(cmd *cobra.Command, o serverOptions) error {
 	bundleLimit, err := parseBundleSize(o.maxBundleSize)
 	if err != nil {
 		return usagef("--max-bundle-size: %v", err)
+	}
+	loadedLimit, err := parseLoadedMemory(o.maxLoadedMemory)
+	if err != nil {
+		return usagef("--max-loaded-memory: %v", err)
 	}
 	level := slog.LevelInfo
 	if o.verbose {
@@ -164,6 +173,7 @@ func runServer(cmd *cobra.Command, o serverOptions) error {
 		Runtime:        rt,
 		IdleTimeout:    o.idleTimeout,
 		MaxLoaded:      o.maxLoaded,
+		MaxLoadedBytes: loadedLimit,
 		KeepRevisions:  o.keepRevisions,
 		DefaultQuotas:  platformapi.Quotas{MaxApps: o.maxApps, MaxConcurrency: o.maxConcurrency, MaxTenantConcurrency: o.maxTenantConc, MaxInstanceMemory: memLimit},
 		MaxBundleBytes: bundleLimit,
@@ -211,6 +221,34 @@ func parseBundleSize(s string) (int64, error) {
 	// parseBytes caps sizes at 4 GiB, which suits bundles too.
 	n, err := parseBytes(s)
 	return int64(n), err
+}
+
+// defaultMaxLoadedMemory bounds what loaded apps hold by default. Measured
+// (BenchmarkDensity; see costPerWasmByte in internal/platform): a loaded
+// standard-Go app holds 40-57 MiB, a C one ~0.1 MiB, so --max-loaded's
+// default count of 1,000 alone would let Go apps take ~50 GiB. 2 GiB holds
+// ~43 such Go apps (charged 47 MiB each), or all 1,000 C apps (the count
+// binds first), and fits a small node's RAM with room left for running
+// instances' linear memory (up to --max-instance-memory each) and the node
+// itself; larger nodes raise it.
+const defaultMaxLoadedMemory = "2Gi"
+
+// parseLoadedMemory reads --max-loaded-memory: a size as parseBytes reads
+// it, or 0 for no limit. parseBytes caps sizes at the 4 GiB a 32-bit
+// memory addresses; a node's budget may be larger, so the number is read
+// here and only the unit by parseBytes.
+func parseLoadedMemory(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return 0, nil
+	}
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	n, err := strconv.ParseInt(num, 10, 64)
+	unit, uerr := parseBytes("1" + s[len(num):])
+	if err != nil || uerr != nil || n <= 0 || n > math.MaxInt64/int64(unit) {
+		return 0, fmt.Errorf("%q is not a size (examples: 512Mi, 2Gi, 0 for no limit)", s)
+	}
+	return n * int64(unit), nil
 }
 
 // registryPuller pulls apps for deploy-by-reference from the allowed

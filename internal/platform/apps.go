@@ -207,10 +207,15 @@ func (n *Node) deploy(ctx context.Context, tenant, name string, body io.Reader, 
 		Name: name, App: m.Resolve(n.store.BlobDir()), Variables: m.Variables,
 		MaxInstanceMemory: q.MaxInstanceMemory, MaxConcurrency: q.MaxConcurrency, ValidateOnly: true,
 	})
+	if err == nil {
+		check.Close(context.Background())
+	}
+	// Validating a big module leaves tens of MiB of garbage (its decoded
+	// and compiled code), resident until the next collection otherwise.
+	n.pool.reclaimSoon()
 	if err != nil {
 		return nil, false, errorf(400, "the app does not load: %v", err)
 	}
-	check.Close(context.Background())
 
 	n.deployMu.Lock()
 	defer n.deployMu.Unlock()
@@ -271,12 +276,14 @@ func (n *Node) start(ctx context.Context, rec *store.App, number int) (*live, er
 	if err != nil || !spec.Triggers {
 		return nil, err
 	}
+	cost := loadCost(spec)
 	h, err := n.cfg.Runtime.Load(context.WithoutCancel(ctx), spec)
 	if err != nil {
+		n.pool.reclaimSoon()
 		return nil, errorf(400, "the app's triggers do not start: %v", err)
 	}
 	n.pool.loads.Add(1)
-	return newLive(h, number, true), nil
+	return n.pool.newLive(h, number, true, cost), nil
 }
 
 // swap makes the committed record rec e's, with l (from start) as its

@@ -107,6 +107,14 @@ type Config struct {
 	// MaxLoaded bounds how many apps are loaded at once; loading one more
 	// unloads the least recently used.
 	MaxLoaded int
+	// MaxLoadedBytes (0: none) bounds the estimated memory of the loaded
+	// apps (compiled code, mostly; see loadCost), apps with event triggers
+	// included; loading one more unloads the least recently used others
+	// until the sum fits. Apps with event triggers are never unloaded for
+	// it, and an app larger than the whole budget still loads, alone.
+	// Linear memories of running instances are not in it (they are
+	// bounded per instance by the tenants' MaxInstanceMemory).
+	MaxLoadedBytes int64
 	// KeepRevisions is how many revisions of each app are kept.
 	KeepRevisions int
 	// DefaultQuotas apply where a tenant's quota is zero.
@@ -167,6 +175,9 @@ func Open(cfg Config) (*Node, error) {
 	if cfg.MaxLoaded <= 0 {
 		cfg.MaxLoaded = DefaultMaxLoaded
 	}
+	if cfg.MaxLoadedBytes < 0 {
+		cfg.MaxLoadedBytes = 0
+	}
 	if cfg.KeepRevisions <= 0 {
 		cfg.KeepRevisions = DefaultKeepRevisions
 	}
@@ -201,7 +212,7 @@ func Open(cfg Config) (*Node, error) {
 		hosts:   map[string]string{},
 		running: map[string]*atomic.Int32{},
 	}
-	n.pool = newPool(n, cfg.MaxLoaded, cfg.IdleTimeout)
+	n.pool = newPool(n, cfg.MaxLoaded, cfg.MaxLoadedBytes, cfg.IdleTimeout)
 	if err := n.restore(); err != nil {
 		return nil, err
 	}
@@ -292,9 +303,11 @@ func (n *Node) Close() {
 }
 
 // Run loads the apps with event triggers (at once, and again whenever one
-// is found unloaded) and unloads idle apps, until ctx is done.
+// is found unloaded), unloads idle apps and returns the memory of unloaded
+// ones to the OS, until ctx is done.
 func (n *Node) Run(ctx context.Context) {
 	go n.pool.keepPinned(ctx)
+	go n.pool.reclaimLoop(ctx)
 	n.pool.reap(ctx)
 }
 

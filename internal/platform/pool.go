@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +27,10 @@ type appEntry struct {
 	live     atomic.Pointer[live] // nil while unloaded
 	inflight atomic.Int32         // requests running now
 	elem     *list.Element        // in pool.lru while loaded; guarded by pool.mu
+	// charged is what e counts against pool.maxBytes while it is in
+	// pool.lru or pool.pinned (its live's cost), else 0; guarded by
+	// pool.mu.
+	charged int64
 }
 
 func (e *appEntry) loaded() bool { return e.current() != nil }
@@ -40,11 +46,16 @@ func (e *appEntry) current() *live {
 // (unloaded, replaced by a deploy or deleted) it is closed when the last
 // reference is released.
 type live struct {
+	pool     *pool
 	handler  Loaded
 	revision int
+	// cost is the memory the loaded revision is estimated to hold (see
+	// loadCost), charged against the node's MaxLoadedBytes.
+	cost int64
 	// pinned: loaded with its event triggers running (LoadSpec.Triggers).
 	// A pinned revision is in pool.pinned, never in the LRU: neither
-	// idleness nor the MaxLoaded budget unloads it, only a deploy,
+	// idleness nor the budgets (MaxLoaded, MaxLoadedBytes: it is charged
+	// against the latter, though) unload it, only a deploy,
 	// rollback or delete of its app, or closing the node.
 	pinned   bool
 	lastUsed atomic.Int64 // unix nanoseconds
@@ -74,7 +85,15 @@ func (l *live) release() {
 	}
 	l.mu.Unlock()
 	if closeNow {
-		l.handler.Close(context.Background())
+		l.close()
+	}
+}
+
+// close closes the handler and asks for the memory it held back.
+func (l *live) close() {
+	l.handler.Close(context.Background())
+	if l.pool != nil {
+		l.pool.reclaimSoon()
 	}
 }
 
@@ -87,7 +106,7 @@ func (l *live) retire() {
 	}
 	l.mu.Unlock()
 	if closeNow {
-		l.handler.Close(context.Background())
+		l.close()
 	}
 }
 
@@ -99,19 +118,37 @@ func (l *live) isRetired() bool {
 
 // pool tracks loaded apps: those that scale to zero in least-recently-used
 // order, the pinned ones (apps with event triggers) apart.
+//
+// Two budgets bound the apps in the LRU: max, a count, and maxBytes (0:
+// none), on the sum of the loaded apps' costs (loadCost), pinned ones
+// included: they hold memory too, but only apps in the LRU are unloaded to
+// make room. Admitting an app unloads the least recently used others until
+// both hold, but never the app being admitted: one that alone exceeds
+// maxBytes (or that pinned apps leave no room for) still loads, and is the
+// first to go when another loads.
 type pool struct {
-	node   *Node
-	max    int
-	idle   time.Duration
-	mu     sync.Mutex
-	lru    *list.List // of *appEntry, most recently used first
-	pinned map[*appEntry]bool
-	closed bool // by closeAll: nothing loads any more
-	loads  atomic.Int64
+	node     *Node
+	max      int
+	maxBytes int64
+	idle     time.Duration
+	mu       sync.Mutex
+	lru      *list.List // of *appEntry, most recently used first
+	pinned   map[*appEntry]bool
+	bytes    int64 // sum of charged over lru and pinned
+	closed   bool  // by closeAll: nothing loads any more
+	loads    atomic.Int64
+
+	// reclaim asks reclaimLoop to return freed memory to the OS; free
+	// (debug.FreeOSMemory) and reclaimEvery (reclaimInterval) are
+	// replaced by tests.
+	reclaim      chan struct{}
+	free         func()
+	reclaimEvery time.Duration
 }
 
-func newPool(n *Node, max int, idle time.Duration) *pool {
-	return &pool{node: n, max: max, idle: idle, lru: list.New(), pinned: map[*appEntry]bool{}}
+func newPool(n *Node, max int, maxBytes int64, idle time.Duration) *pool {
+	return &pool{node: n, max: max, maxBytes: maxBytes, idle: idle, lru: list.New(), pinned: map[*appEntry]bool{},
+		reclaim: make(chan struct{}, 1), free: debug.FreeOSMemory, reclaimEvery: reclaimInterval}
 }
 
 // errGone means the app was deleted while a request was looking it up.
@@ -198,26 +235,70 @@ func (p *pool) load(ctx context.Context, e *appEntry) (*live, error) {
 	if err != nil {
 		return nil, err
 	}
+	cost := loadCost(spec)
 	h, err := n.cfg.Runtime.Load(context.WithoutCancel(ctx), spec)
 	if err != nil {
+		p.reclaimSoon() // a failed load leaves its garbage too
 		return nil, err
 	}
 	p.loads.Add(1)
-	return newLive(h, rev.Number, spec.Triggers), nil
+	return p.newLive(h, rev.Number, spec.Triggers, cost), nil
 }
 
-func newLive(h Loaded, revision int, pinned bool) *live {
-	l := &live{handler: h, revision: revision, pinned: pinned}
+func (p *pool) newLive(h Loaded, revision int, pinned bool, cost int64) *live {
+	l := &live{pool: p, handler: h, revision: revision, pinned: pinned, cost: cost}
 	l.lastUsed.Store(time.Now().UnixNano())
 	return l
 }
 
+// costPerWasmByte converts the size of an app's Wasm files into the
+// memory the app holds while loaded: its compiled code (mapped by wazero,
+// several times the Wasm's size), the decoded module wazero keeps on the
+// Go heap, the collector's headroom on it, and the app's trigger and
+// router. Measured with BenchmarkDensity (bench/: RSS of a real wisp
+// server, growth once every app of a kind is loaded, ÷ apps), 2026-11-22:
+//
+//   - C WAGI, 17.8 KiB module: 88 KiB per loaded app (4.9 per byte; 200
+//     loaded, not settled);
+//   - Go SDK, 8035 KiB module: 39.8 MiB (5.1; 4 loaded, settled), and in
+//     bench/README.md's runs 52 MiB (6.6; 20 loaded) and 57 MiB (7.3; 40).
+//
+// 6 is within ~20 % of each, for the tiny module as for the big one, so
+// no per-app constant is added.
+//
+// The Wasm size is a proxy, not a measurement of this app: compiled code
+// varies with the code's shape, and data segments count though they are
+// not compiled. It is known before loading, costs one stat per component,
+// and depends on nothing inside the engine.
+const costPerWasmByte = 6
+
+// loadCost estimates the memory spec's app holds while loaded (see
+// costPerWasmByte). A component file shared by several components counts
+// once, as it compiles once; one that cannot be read counts as empty
+// (loading it fails anyway).
+func loadCost(spec LoadSpec) int64 {
+	if spec.App == nil {
+		return 0
+	}
+	var size int64
+	seen := map[string]bool{}
+	for _, c := range spec.App.Components {
+		if seen[c.Source.Path] {
+			continue
+		}
+		seen[c.Source.Path] = true
+		if fi, err := os.Stat(c.Source.Path); err == nil {
+			size += fi.Size()
+		}
+	}
+	return costPerWasmByte * size
+}
+
 // admit records a newly loaded app as most recently used and unloads the
-// least recently used ones beyond the budget; a pinned one is set apart.
-// Called with e.loadMu held. On a closed node it unloads l at once and
-// returns false.
+// least recently used ones beyond the budgets; a pinned one is set apart
+// (but charged). Called with e.loadMu held. On a closed node it unloads l
+// at once and returns false.
 func (p *pool) admit(e *appEntry, l *live) bool {
-	var evict []*appEntry
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -235,27 +316,50 @@ func (p *pool) admit(e *appEntry, l *live) bool {
 			e.elem = nil
 		}
 		p.pinned[e] = true
-		p.mu.Unlock()
-		return true
-	}
-	delete(p.pinned, e)
-	if e.elem == nil {
-		e.elem = p.lru.PushFront(e)
 	} else {
-		p.lru.MoveToFront(e.elem)
+		delete(p.pinned, e)
+		if e.elem == nil {
+			e.elem = p.lru.PushFront(e)
+		} else {
+			p.lru.MoveToFront(e.elem)
+		}
 	}
-	for p.lru.Len() > p.max {
-		back := p.lru.Back()
-		victim := back.Value.(*appEntry)
-		p.lru.Remove(back)
-		victim.elem = nil
-		evict = append(evict, victim)
-	}
+	p.charge(e, l.cost)
+	evict := p.overBudget(e)
 	p.mu.Unlock()
 	for _, v := range evict {
 		p.unloadIdle(v)
 	}
 	return true
+}
+
+// charge sets what e, now in lru or pinned, counts against maxBytes.
+// Called with p.mu held.
+func (p *pool) charge(e *appEntry, cost int64) {
+	p.bytes += cost - e.charged
+	e.charged = cost
+}
+
+// discharge is for e leaving lru and pinned. Called with p.mu held.
+func (p *pool) discharge(e *appEntry) { p.charge(e, 0) }
+
+// overBudget takes the least recently used apps other than keep out of
+// the LRU until both budgets hold, and returns them for unloading. Called
+// with p.mu held.
+func (p *pool) overBudget(keep *appEntry) []*appEntry {
+	var evict []*appEntry
+	for p.lru.Len() > p.max || (p.maxBytes > 0 && p.bytes > p.maxBytes) {
+		back := p.lru.Back()
+		if back == nil || back == keep.elem {
+			break // nothing else to unload: keep stays, over the budget
+		}
+		victim := back.Value.(*appEntry)
+		p.lru.Remove(back)
+		victim.elem = nil
+		p.discharge(victim)
+		evict = append(evict, victim)
+	}
+	return evict
 }
 
 func (p *pool) touch(e *appEntry, l *live) {
@@ -269,7 +373,10 @@ func (p *pool) touch(e *appEntry, l *live) {
 	if e.elem != nil {
 		p.lru.MoveToFront(e.elem)
 	} else {
+		// Taken out of the LRU (idle, or over budget) while this request
+		// started on it: back in, and charged, until it is reaped again.
 		e.elem = p.lru.PushFront(e)
+		p.charge(e, l.cost)
 	}
 	p.mu.Unlock()
 }
@@ -303,6 +410,7 @@ func (p *pool) forget(e *appEntry) {
 		e.elem = nil
 	}
 	delete(p.pinned, e)
+	p.discharge(e)
 	p.mu.Unlock()
 	p.unload(e)
 }
@@ -318,10 +426,8 @@ func (p *pool) reap(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		// No debug.FreeOSMemory here: a forced full collection on every
-		// tick that unloads something costs more than it saves; the
-		// runtime's background scavenger returns the freed heap to the
-		// OS on its own.
+		// Closing what this unloads asks reclaimLoop to return the
+		// memory (rate-limited: see reclaimInterval).
 		p.reapOnce(time.Now())
 	}
 }
@@ -337,6 +443,7 @@ func (p *pool) reapOnce(now time.Time) int {
 		if l == nil || (l.lastUsed.Load() < cutoff && e.inflight.Load() == 0) {
 			p.lru.Remove(el)
 			e.elem = nil
+			p.discharge(e)
 			idle = append(idle, e)
 		} else if l.lastUsed.Load() >= cutoff {
 			break // the rest were used more recently
@@ -357,6 +464,13 @@ func (p *pool) loadedCount() int {
 	return p.lru.Len() + len(p.pinned)
 }
 
+// loadedBytes is the sum of the loaded apps' costs.
+func (p *pool) loadedBytes() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.bytes
+}
+
 func (p *pool) closeAll() {
 	p.mu.Lock()
 	p.closed = true
@@ -372,8 +486,63 @@ func (p *pool) closeAll() {
 		all = append(all, e)
 	}
 	clear(p.pinned)
+	for _, e := range all {
+		p.discharge(e)
+	}
 	p.mu.Unlock()
 	for _, e := range all {
 		p.unload(e)
+	}
+}
+
+// reclaimInterval is the least time between two forced collections by
+// reclaimLoop.
+//
+// Why force them at all: an unloaded app's compiled code is unmapped by a
+// finalizer and its decoded module is heap garbage, so neither leaves the
+// process before the next collection, and an idle node collects only every
+// 2 minutes (BenchmarkDensity: after 4 Go SDK deploys, whose validation
+// loads each leave ~90 MiB of garbage, the node was at 337 MiB, 189 MiB
+// once scavenged, 55 MiB after a forced collection). Why rate-limit: a
+// forced collection marks the whole live heap and returns every free page
+// (later allocations fault them in again), CPU a busy node would spend on
+// every unload of an LRU churning through apps. Measured (a standalone Go
+// program, pointer-dense live heap, 2-core VM, busy): debug.FreeOSMemory
+// took 12-25 ms with 50 MiB live, 40-60 ms with 200 MiB, 90-100 ms with
+// 400 MiB (about 40 loaded Go SDK apps' decoded modules). Once every 5 s
+// bounds that to ~2 % of the node's time whatever the churn, while memory
+// freed by a burst of unloads goes back within seconds, not minutes.
+const reclaimInterval = 5 * time.Second
+
+// reclaimSoon asks reclaimLoop to return freed memory to the OS. It never
+// blocks: requests made while one is pending or while reclaimLoop waits
+// out reclaimInterval coalesce into one.
+func (p *pool) reclaimSoon() {
+	select {
+	case p.reclaim <- struct{}{}:
+	default:
+	}
+}
+
+// reclaimLoop returns freed memory to the OS when asked (reclaimSoon), at
+// most once per reclaimInterval (reclaimEvery), until ctx is done. A burst of requests
+// gets one collection at once and, if more came meanwhile, one more after
+// the interval, which catches what the burst's last unloads freed.
+func (p *pool) reclaimLoop(ctx context.Context) {
+	t := time.NewTimer(reclaimInterval)
+	t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.reclaim:
+		}
+		p.free()
+		t.Reset(p.reclaimEvery)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
