@@ -6,7 +6,8 @@ package platform
 // is loaded at deploy (a trigger that cannot start fails the deploy), at
 // node start, and again whenever it is found unloaded (its trigger's
 // server was down when the node started); it is exempt from the idle
-// timeout and from the MaxLoaded budget (tenants' MaxApps bounds it); and
+// timeout and never evicted to fit MaxLoaded or MaxLoadedBytes (its cost
+// counts toward the latter; tenants' MaxApps bounds it); and
 // its triggers stop when a deploy, rollback or delete replaces it. It
 // holds its compiled code and its triggers' connections between events,
 // but no instance and no linear memory: each event still gets a fresh
