@@ -55,17 +55,6 @@ int main(void) {
 }
 `
 
-const noisyManifest = `spin_manifest_version = 2
-[application]
-name = "noisy"
-[[trigger.http]]
-route = "/..."
-component = "app"
-executor = { type = "wagi" }
-[component.app]
-source = "app.wasm"
-`
-
 func BenchmarkNoisyNeighbour(b *testing.B) {
 	work := b.TempDir()
 	ctx := context.Background()
@@ -97,7 +86,7 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, "spin.toml"), []byte(noisyManifest), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "spin.toml"), []byte(densityManifest), 0o644); err != nil {
 			b.Fatal(err)
 		}
 		wasm, err := os.ReadFile(guests[guest])

@@ -5,10 +5,7 @@ package platform
 // pinned_test.go.
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wisp-dev/wisp/internal/platform/bundle"
 	"github.com/wisp-dev/wisp/pkg/lockedapp"
 )
 
@@ -39,26 +35,7 @@ func sizedBundle(t *testing.T, triggerType, v string, size int) []byte {
 	if len(code) != size {
 		t.Fatalf("sizedWasm(%d) has %d bytes", size, len(code))
 	}
-	src := filepath.Join(t.TempDir(), "c.wasm")
-	if err := os.WriteFile(src, code, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(code)
-	tr := lockedapp.Trigger{ID: "t", Type: triggerType, Component: "c", Config: map[string]any{"channel": "x"}}
-	if triggerType == "http" {
-		tr = lockedapp.Trigger{ID: "t", Type: "http", Component: "c", HTTP: &lockedapp.HTTPTrigger{Route: "/..."}}
-	}
-	app := &lockedapp.LockedApp{
-		Version:    lockedapp.Version,
-		Metadata:   lockedapp.Metadata{Name: "a"},
-		Triggers:   []lockedapp.Trigger{tr},
-		Components: []lockedapp.Component{{ID: "c", Source: lockedapp.Source{Path: src, Digest: "sha256:" + hex.EncodeToString(sum[:])}}},
-	}
-	var buf bytes.Buffer
-	if err := bundle.Write(&buf, app, map[string]string{"v": v}); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return bundleWith(t, triggerType, v, code)
 }
 
 // costOf is what an app of one size-byte component is charged.

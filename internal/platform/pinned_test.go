@@ -76,8 +76,14 @@ func (rt *fakeRuntime) Load(_ context.Context, spec LoadSpec) (Loaded, error) {
 // testBundle packs an app with one component and the given trigger type.
 func testBundle(t *testing.T, triggerType, v string) []byte {
 	t.Helper()
+	return bundleWith(t, triggerType, v, []byte("\x00asm\x01\x00\x00\x00"))
+}
+
+// bundleWith packs an app whose one component is code, with the given
+// trigger type and the deployed variable v.
+func bundleWith(t *testing.T, triggerType, v string, code []byte) []byte {
+	t.Helper()
 	src := filepath.Join(t.TempDir(), "c.wasm")
-	code := []byte("\x00asm\x01\x00\x00\x00")
 	if err := os.WriteFile(src, code, 0o644); err != nil {
 		t.Fatal(err)
 	}
