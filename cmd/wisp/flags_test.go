@@ -42,3 +42,17 @@ func TestComponentIDFromFile(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLoadedMemory(t *testing.T) {
+	good := map[string]int64{"0": 0, "5Gi": 5 << 30, "512MB": 512e6, "64Gi": 64 << 30}
+	for in, want := range good {
+		if got, err := parseLoadedMemory(in); err != nil || got != want {
+			t.Errorf("parseLoadedMemory(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "x", "-1", "1.5Gi", "99999999999Gi", "Gi"} {
+		if got, err := parseLoadedMemory(in); err == nil {
+			t.Errorf("parseLoadedMemory(%q) = %d, want an error", in, got)
+		}
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,7 +18,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -233,22 +231,14 @@ func parseBundleSize(s string) (int64, error) {
 // itself; larger nodes raise it.
 const defaultMaxLoadedMemory = "2Gi"
 
-// parseLoadedMemory reads --max-loaded-memory: a size as parseBytes reads
-// it, or 0 for no limit. parseBytes caps sizes at the 4 GiB a 32-bit
-// memory addresses; a node's budget may be larger, so the number is read
-// here and only the unit by parseBytes.
+// parseLoadedMemory reads --max-loaded-memory: a size (parseSize: a node's
+// budget may exceed the 4 GiB cap of parseBytes), or 0 for no limit.
 func parseLoadedMemory(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "0" {
+	if strings.TrimSpace(s) == "0" {
 		return 0, nil
 	}
-	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	n, err := strconv.ParseInt(num, 10, 64)
-	unit, uerr := parseBytes("1" + s[len(num):])
-	if err != nil || uerr != nil || n <= 0 || n > math.MaxInt64/int64(unit) {
-		return 0, fmt.Errorf("%q is not a size (examples: 512Mi, 2Gi, 0 for no limit)", s)
-	}
-	return n * int64(unit), nil
+	n, err := parseSize(s)
+	return int64(n), err
 }
 
 // registryPuller pulls apps for deploy-by-reference from the allowed

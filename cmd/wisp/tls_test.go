@@ -100,6 +100,13 @@ func TestE2EUpTLS(t *testing.T) {
 	if out, err := wisp(t, dir, "up", "-f", wasm, "--tls-cert", cert); err == nil || !strings.Contains(out, "--tls-cert and --tls-key go together") {
 		t.Errorf("--tls-cert alone: %v\n%s", err, out)
 	}
+	garbage := filepath.Join(t.TempDir(), "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := wisp(t, dir, "up", "-f", wasm, "--tls-cert", garbage, "--tls-key", key); err == nil || !strings.Contains(out, "TLS certificate:") {
+		t.Errorf("a garbage certificate: %v\n%s", err, out)
+	}
 }
 
 // TestServerTLS: wisp server --tls-cert/--tls-key serves apps and the admin

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -309,6 +310,19 @@ func addEnvironment(app *lockedapp.LockedApp, env map[string]string) {
 
 // parseBytes reads a size such as "268435456", "64Mi", "1Gi", "512MB".
 func parseBytes(s string) (uint64, error) {
+	n, err := parseSize(s)
+	if err != nil {
+		return 0, err
+	}
+	if n > 4<<30 {
+		return 0, fmt.Errorf("%q is more than the 4 GiB a 32-bit WebAssembly memory can address", s)
+	}
+	return n, nil
+}
+
+// parseSize reads a positive size with an optional unit (Ki, Mi, Gi, KB,
+// MB, GB, K, M, G, B), without parseBytes' 4 GiB cap.
+func parseSize(s string) (uint64, error) {
 	units := []struct {
 		suffix string
 		mult   uint64
@@ -325,11 +339,8 @@ func parseBytes(s string) (uint64, error) {
 		}
 	}
 	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || n == 0 {
+	if err != nil || n == 0 || n > math.MaxInt64/mult {
 		return 0, fmt.Errorf("%q is not a size (examples: 64Mi, 1Gi, 268435456)", s)
-	}
-	if n > (4<<30)/mult {
-		return 0, fmt.Errorf("%q is more than the 4 GiB a 32-bit WebAssembly memory can address", s)
 	}
 	return n * mult, nil
 }
