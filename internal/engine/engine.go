@@ -18,6 +18,8 @@ import (
 	"sync"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/wisp-dev/wisp/internal/engine/rewrite"
 )
 
 // DefaultMaxInstanceMemory is the linear memory limit of an instance when
@@ -124,6 +126,10 @@ func New(ctx context.Context, c Config) (*Engine, error) {
 	if err := e.instantiateWASI(ctx); err != nil {
 		e.Close(ctx)
 		return nil, fmt.Errorf("engine: instantiating wasi_snapshot_preview1: %w", err)
+	}
+	if err := e.instantiateYield(ctx); err != nil {
+		e.Close(ctx)
+		return nil, fmt.Errorf("engine: instantiating %s: %w", rewrite.YieldModule, err)
 	}
 	return e, nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wisp-dev/wisp/internal/engine/rewrite"
 )
 
 // Importable is something a module can import from: an *Instance (any of its
@@ -76,6 +78,9 @@ func (m *Module) Instantiate(ctx context.Context, imports Imports) (inst *Instan
 	ictx := ctx
 	if imports != nil && len(m.shape.imports) > 0 {
 		ictx = experimental.WithImportResolver(ctx, func(name string) api.Module {
+			if name == rewrite.YieldModule {
+				return nil // the engine's own, instantiated by name
+			}
 			if src := imports(name); src != nil && !isNil(src) {
 				return src.apiModule()
 			}

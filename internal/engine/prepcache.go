@@ -32,7 +32,7 @@ import (
 // (they live in another directory, which can be deleted by hand).
 // TestPrepareVersion pins prepare's output for the test fixtures and fails
 // when it changes, as a reminder.
-const prepareVersion = 1
+const prepareVersion = 2
 
 // prepCacheSubdir is the directory under Config.CacheDir that holds entries.
 const prepCacheSubdir = "wisp-prepared"

@@ -187,7 +187,7 @@ func TestPrepCacheInvalidModule(t *testing.T) {
 // prepareGolden pins prepare's output for the fixtures of
 // TestPrepareVersion under the current prepareVersion, so that a change to
 // a rewrite pass cannot silently reuse stale prepared-cache entries.
-const prepareGolden = "v1:7f5ef05119312df3b4b421371bcc031df200b54a4bf67ddf07421ad23bf30754"
+const prepareGolden = "v2:885e75a478b448e05633b4b07455bacab0f17ab5ca4c792650901b0d42688443"
 
 // TestPrepareVersion fails when prepare's output changes: bump
 // prepareVersion (so existing cache entries are no longer read) and then

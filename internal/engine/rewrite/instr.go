@@ -29,6 +29,9 @@ const (
 	opGlobalSet    = 0x24
 	opI32Eqz       = 0x45
 	opI32Sub       = 0x6b
+	opI32Add       = 0x6a
+	opI32And       = 0x71
+	opI32GeU       = 0x4f
 	opMemoryGrow   = 0x40
 
 	fcMemoryInit = 8
@@ -52,6 +55,9 @@ type funcBody struct {
 	// readsTables is set if the body reads a table entry (table.get).
 	indirectAt  []int
 	readsTables bool
+	// funcAt holds the offset in body of each function index immediate
+	// (of call and ref.func).
+	funcAt []int
 	// groups is the number of local declaration groups, groupsEnd the
 	// offset just after that count, and locals the number of locals.
 	groups    uint32
@@ -131,6 +137,9 @@ func skipImmediates(r *reader, op byte, fb *funcBody) error {
 		}
 		return nil
 	case op == 0x0c, op == 0x0d, op >= 0x20 && op <= 0x26, op == 0x10, op == 0xd2:
+		if op == opCall || op == opRefFunc {
+			fb.funcAt = append(fb.funcAt, r.off)
+		}
 		fb.mutatesTables = fb.mutatesTables || op == opTableSet
 		fb.readsTables = fb.readsTables || op == opTableGet
 		fb.calls = fb.calls || op == opCall

@@ -45,10 +45,17 @@ const TickInterval = 10000
 //     alone.
 //
 // A guest therefore cannot run more than TickInterval loop iterations or
-// calls without a tick. Indices of existing functions, globals and types
-// are unchanged: the globals, the tick's type and the tick are appended.
-// A module without a memory cannot exit to the runtime this way; its ticks
-// only check the interrupt.
+// calls without a tick. A module without a memory cannot exit to the
+// runtime this way; its ticks only check the interrupt.
+//
+// Ticks also count, in a new global: once an instance has ticked
+// LongRunTicks times (a long-running request: at least 320,000 loop
+// iterations or calls), every YieldEvery-th tick calls the host function
+// YieldModule.YieldFunc, imported after the module's own imports, which
+// yields the processor, so that short requests waiting for a CPU run
+// before the long one continues. Importing it moves every defined function
+// up by one index, and every reference is renumbered; indices of globals
+// and types are unchanged (the new globals and the type are appended).
 //
 // The start section, if any, is removed and its function exported as
 // Start, because wazero runs a start function inside instantiation, before
@@ -77,6 +84,7 @@ func Instrument(wasm []byte) (Instrumented, error) {
 	}
 	interrupt := uint32(imp.globals) + defined
 	fuel := interrupt + 1
+	ticks := interrupt + 2
 	names, err := exportNames(secs)
 	if err != nil {
 		return res, fmt.Errorf("export section: %w", err)
@@ -95,7 +103,10 @@ func Instrument(wasm []byte) (Instrumented, error) {
 	out := make([]section, 0, len(secs)+4)
 	out = append(out, secs...)
 
-	// Function bodies.
+	// Function bodies, and the yield import: it moves every defined
+	// function up by one, so every function index is renumbered.
+	imported := uint32(imp.funcs)
+	start := ^uint32(0)
 	if ci := find(out, secCode); ci >= 0 {
 		params, err := paramCounts(out)
 		if err != nil {
@@ -108,47 +119,59 @@ func Instrument(wasm []byte) (Instrumented, error) {
 		if len(bodies) != len(params) {
 			return res, fmt.Errorf("%d function bodies for %d functions", len(bodies), len(params))
 		}
-		tick := uint32(imp.funcs) + uint32(len(bodies))
+		yield := imported
+		tick := imported + 1 + uint32(len(bodies))
 		code := make([]byte, 0, len(out[ci].body)+len(bodies)*32)
 		code = appendU32(code, uint32(len(bodies)+1))
 		var buf []byte
 		for k, b := range bodies {
-			buf = instrumentBody(buf[:0], b, params[k], tick, fuel)
+			if buf, err = instrumentBody(buf[:0], b, params[k], tick, fuel, imported); err != nil {
+				return res, fmt.Errorf("function body %d: %w", k, err)
+			}
 			code = appendU32(code, uint32(len(buf)))
 			code = append(code, buf...)
 		}
-		body := tickBody(hasMemory, interrupt, fuel)
+		body := tickBody(hasMemory, interrupt, fuel, ticks, yield)
 		code = appendU32(code, uint32(len(body)))
 		out[ci].body = append(code, body...)
 
-		// The tick's type, () -> (), and its function entry.
+		// The () -> () type of the tick and the yield import, the tick's
+		// function entry and the import.
 		ti := find(out, secType)
 		types, _ := vecCount(out[ti].body) // paramCounts checked it
-		r := reader{b: out[ti].body}
-		r.u32()
-		tb := appendU32(nil, types+1)
-		tb = append(tb, out[ti].body[r.off:]...)
-		out[ti].body = append(tb, 0x60, 0, 0)
+		out[ti].body = appendVec(out[ti].body, types+1, []byte{0x60, 0, 0})
 		fi := find(out, secFunction)
-		r = reader{b: out[fi].body}
-		r.u32()
-		fb := appendU32(nil, uint32(len(bodies)+1))
-		fb = append(fb, out[fi].body[r.off:]...)
-		out[fi].body = appendU32(fb, types)
+		out[fi].body = appendVec(out[fi].body, uint32(len(bodies)+1), appendU32(nil, types))
+		entry := appendName(nil, YieldModule)
+		entry = appendName(entry, YieldFunc)
+		entry = appendU32(append(entry, 0x00), types)
+		if ii := find(out, secImport); ii >= 0 {
+			n, _ := vecCount(out[ii].body) // parseImports checked it
+			out[ii].body = appendVec(out[ii].body, n+1, entry)
+		} else {
+			out = insert(out, section{id: secImport, body: append([]byte{1}, entry...)})
+		}
+
+		if out, err = shiftSections(out, imported); err != nil {
+			return res, err
+		}
+		if si := find(out, secStart); si >= 0 {
+			r := reader{b: out[si].body}
+			if start, err = r.u32(); err != nil {
+				return res, fmt.Errorf("start section: %w", err)
+			}
+			out = append(out[:si], out[si+1:]...)
+		}
 	}
 
-	// The globals: the interrupt flag and the call counter.
+	// The globals: the interrupt flag, the call counter, the tick counter.
 	newGlobals := []byte{0x7f, 0x01, opI32Const, 0x00, opEnd, 0x7f, 0x01, opI32Const}
 	newGlobals = appendS32(newGlobals, TickInterval)
-	newGlobals = append(newGlobals, opEnd)
+	newGlobals = append(newGlobals, opEnd, 0x7f, 0x01, opI32Const, 0x00, opEnd)
 	if gi := find(out, secGlobal); gi >= 0 {
-		r := reader{b: out[gi].body}
-		r.u32()
-		body := appendU32(nil, defined+2)
-		body = append(body, out[gi].body[r.off:]...)
-		out[gi].body = append(body, newGlobals...)
+		out[gi].body = appendVec(out[gi].body, defined+3, newGlobals)
 	} else {
-		out = insert(out, section{id: secGlobal, body: append([]byte{2}, newGlobals...)})
+		out = insert(out, section{id: secGlobal, body: append([]byte{3}, newGlobals...)})
 	}
 
 	// Exports: the interrupt flag, and the start function.
@@ -157,25 +180,16 @@ func Instrument(wasm []byte) (Instrumented, error) {
 	extra = append(extra, 0x03)
 	extra = appendU32(extra, interrupt)
 	nExtra := uint32(1)
-	if si := find(out, secStart); si >= 0 {
-		r := reader{b: out[si].body}
-		fn, err := r.u32()
-		if err != nil {
-			return res, fmt.Errorf("start section: %w", err)
-		}
+	if start != ^uint32(0) {
 		res.Start = unusedName(names, "wisp:start")
 		extra = appendName(extra, res.Start)
 		extra = append(extra, 0x00)
-		extra = appendU32(extra, fn)
+		extra = appendU32(extra, start)
 		nExtra++
-		out = append(out[:si], out[si+1:]...)
 	}
 	if ei := find(out, secExport); ei >= 0 {
-		r := reader{b: out[ei].body}
-		n, _ := r.u32()
-		body := appendU32(nil, n+nExtra)
-		body = append(body, out[ei].body[r.off:]...)
-		out[ei].body = append(body, extra...)
+		n, _ := vecCount(out[ei].body) // exportNames checked it
+		out[ei].body = appendVec(out[ei].body, n+nExtra, extra)
 	} else {
 		out = insert(out, section{id: secExport, body: append(appendU32(nil, nExtra), extra...)})
 	}
@@ -183,12 +197,14 @@ func Instrument(wasm []byte) (Instrumented, error) {
 	return res, nil
 }
 
-// instrumentBody appends b's body with the tick counters to buf. The
-// counter is a new i32 local, after the parameters and existing locals.
-func instrumentBody(buf []byte, b funcBody, params uint64, tick, fuel uint32) []byte {
+// instrumentBody appends b's body with the tick counters to buf,
+// renumbering function indices for one more import after the first
+// imported ones. The counter is a new i32 local, after the parameters and
+// existing locals.
+func instrumentBody(buf []byte, b funcBody, params uint64, tick, fuel, imported uint32) ([]byte, error) {
 	loops := len(b.loopAt) > 0
 	if !loops && !b.calls {
-		return append(buf, b.body...)
+		return copyShifted(buf, b.body, 0, len(b.body), b.funcAt, imported)
 	}
 	c := uint32(params + b.locals)
 	buf = appendU32(buf, b.groups+1)
@@ -209,7 +225,7 @@ func instrumentBody(buf []byte, b funcBody, params uint64, tick, fuel uint32) []
 		buf = append(buf, opEnd)
 	}
 	if !loops {
-		return append(buf, b.body[b.code:]...)
+		return copyShifted(buf, b.body, b.code, len(b.body), b.funcAt, imported)
 	}
 	// c = TickInterval
 	buf = append(buf, opI32Const)
@@ -228,18 +244,26 @@ func instrumentBody(buf []byte, b funcBody, params uint64, tick, fuel uint32) []
 	check = append(check, opLocalSet)
 	check = appendU32(check, c)
 	check = append(check, opEnd)
-	prev := b.code
+	prev, funcs := b.code, b.funcAt
+	var err error
 	for _, at := range b.loopAt {
-		buf = append(buf, b.body[prev:at]...)
+		n := 0
+		for n < len(funcs) && funcs[n] < at {
+			n++
+		}
+		if buf, err = copyShifted(buf, b.body, prev, at, funcs[:n], imported); err != nil {
+			return nil, err
+		}
 		buf = append(buf, check...)
-		prev = at
+		prev, funcs = at, funcs[n:]
 	}
-	return append(buf, b.body[prev:]...)
+	return copyShifted(buf, b.body, prev, len(b.body), funcs, imported)
 }
 
 // tickBody is the tick function: exit to the runtime (if there is a memory
-// to grow by nothing), trap if interrupted, refill the call counter.
-func tickBody(hasMemory bool, interrupt, fuel uint32) []byte {
+// to grow by nothing), trap if interrupted, refill the call counter, count
+// the tick and yield if the instance runs long.
+func tickBody(hasMemory bool, interrupt, fuel, ticks, yield uint32) []byte {
 	b := []byte{0} // no locals
 	if hasMemory {
 		b = append(b, opI32Const, 0, opMemoryGrow, 0, opDrop)
@@ -250,8 +274,38 @@ func tickBody(hasMemory bool, interrupt, fuel uint32) []byte {
 	b = appendS32(b, TickInterval)
 	b = append(b, opGlobalSet)
 	b = appendU32(b, fuel)
+	// ticks++; if ticks >= LongRunTicks && ticks%YieldEvery == 0 { yield() }
+	b = append(b, opGlobalGet)
+	b = appendU32(b, ticks)
+	b = append(b, opI32Const, 1, opI32Add, opGlobalSet)
+	b = appendU32(b, ticks)
+	b = append(b, opGlobalGet)
+	b = appendU32(b, ticks)
+	b = append(b, opI32Const)
+	b = appendS32(b, LongRunTicks)
+	b = append(b, opI32GeU, opGlobalGet)
+	b = appendU32(b, ticks)
+	b = append(b, opI32Const)
+	b = appendS32(b, YieldEvery-1)
+	b = append(b, opI32And, opI32Eqz, opI32And, opIf, 0x40, opCall)
+	b = appendU32(b, yield)
+	b = append(b, opEnd)
 	return append(b, opEnd)
 }
+
+// The yield host function Instrument imports: () -> ().
+const (
+	YieldModule = "wisp:engine"
+	YieldFunc   = "yield"
+)
+
+// LongRunTicks is how many ticks an instance runs before it starts to call
+// the yield function, every YieldEvery (a power of two) ticks. In a tight
+// loop a tick comes every ~10 µs.
+const (
+	LongRunTicks = 32
+	YieldEvery   = 8
+)
 
 // paramCounts returns the parameter count of each defined function.
 func paramCounts(secs []section) ([]uint64, error) {
