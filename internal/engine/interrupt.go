@@ -19,7 +19,8 @@ import (
 // guest stuck in a loop traps at its next tick and the call returns
 // ErrTimeout (or context.Canceled). Unlike wazero's CloseOnContextDone,
 // which leaves compiled code for Go at every loop iteration, the per-
-// iteration cost is a register decrement and a never-taken branch.
+// iteration cost is a register decrement and a never-taken branch. The
+// same ticks make long-running instances yield the CPU (yield.go).
 //
 // The instances of one request call each other directly (an import of
 // another instance's function is a plain wasm call), so a guest can loop in
