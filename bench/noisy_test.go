@@ -38,7 +38,7 @@ import (
 )
 
 const (
-	noisyRounds   = 3   // alone / noisy pairs
+	noisyRounds   = 5   // alone / noisy pairs (the medians over rounds drop one-off stalls)
 	noisyRequests = 300 // alice's requests per phase
 	noisyClients  = 2   // clients per noisy app (mallory may run 1 at a time)
 	noisyTarget   = 2.0 // issue #8: p99 next to a noisy tenant ≤ 2× alone
