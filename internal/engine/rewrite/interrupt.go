@@ -155,13 +155,13 @@ func Instrument(wasm []byte) (Instrumented, error) {
 		if out, err = shiftSections(out, imported); err != nil {
 			return res, err
 		}
-		if si := find(out, secStart); si >= 0 {
-			r := reader{b: out[si].body}
-			if start, err = r.u32(); err != nil {
-				return res, fmt.Errorf("start section: %w", err)
-			}
-			out = append(out[:si], out[si+1:]...)
+	}
+	if si := find(out, secStart); si >= 0 {
+		r := reader{b: out[si].body}
+		if start, err = r.u32(); err != nil {
+			return res, fmt.Errorf("start section: %w", err)
 		}
+		out = append(out[:si], out[si+1:]...)
 	}
 
 	// The globals: the interrupt flag, the call counter, the tick counter.
