@@ -274,6 +274,12 @@ func BenchmarkDensity(b *testing.B) {
 		})
 		fmt.Fprintf(tw, "RSS: empty node %s, all deployed %s, after cold requests %s, after spread requests %s\n",
 			densityMiB(rssStart), densityMiB(rssIdle), densityMiB(rssAfterCold), densityMiB(rssAfterSpread))
+		var allCold []time.Duration
+		for _, k := range kinds {
+			allCold = append(allCold, k.cold...)
+		}
+		fmt.Fprintf(tw, "node, all %d apps: idle RSS %s/app, cold first request p50 %v / p99 %v\n", nC+nGo,
+			densityKiB(float64(rssIdle-rssStart)/float64(nC+nGo)), densityPercentile(allCold, 50), densityPercentile(allCold, 99))
 		fmt.Fprintf(tw, "spread: %d connections, each request to a random app of the column's kind\n", densitySpreadConns)
 		tw.Flush()
 
