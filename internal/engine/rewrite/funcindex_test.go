@@ -163,3 +163,62 @@ func withExportNames(t *testing.T, wasm []byte) []byte {
 	body = append(body, sub...)
 	return joinSections(append(secs, section{id: secCustom, body: body}))
 }
+
+// TestInstrumentRenumberingGarbage: a section Instrument must renumber but
+// cannot parse is an error, never a panic or a silently wrong module; an
+// unparseable name section is dropped (names only serve traces) and the
+// module still instruments and compiles.
+func TestInstrumentRenumberingGarbage(t *testing.T) {
+	fn := []section{
+		{secType, []byte{1, 0x60, 0, 0}},
+		{secFunction, []byte{1, 0}},
+		{secCode, vec([]byte{2, 0, opEnd})}, // one body: size, no locals, end
+	}
+	withSec := func(extra section) []byte {
+		secs := append([]section{}, fn[:2]...)
+		if extra.id != secCustom {
+			secs = append(secs, extra, fn[2])
+		} else {
+			secs = append(secs, fn[2], extra)
+		}
+		return module(secs...)
+	}
+	if _, err := Instrument(withSec(section{secCustom, []byte{4, 'n', 'o', 'n', 'e'}})); err != nil {
+		t.Fatalf("the well-formed base module: %v", err)
+	}
+	for name, c := range map[string]struct {
+		sec  section
+		want string
+	}{
+		"element flags 9":         {section{secElement, []byte{1, 9, 0}}, "section 9: element segment flags 9"},
+		"truncated element":       {section{secElement, []byte{1, 0, opI32Const, 0, opEnd, 5, 0}}, "section 9: "},
+		"export past its section": {section{secExport, []byte{2, 1, 'f', 0, 0}}, "export section"},
+		"start index truncated":   {section{secStart, []byte{0x80}}, "section 8: "},
+	} {
+		_, err := Instrument(withSec(c.sec))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Instrument error %v, want %q", name, err, c.want)
+		}
+	}
+
+	badNames := appendName(nil, "name")
+	badNames = append(badNames, 1, 5, 9, 9) // a function-name map claiming 9 entries in 5 bytes
+	inst, err := Instrument(withSec(section{secCustom, badNames}))
+	if err != nil {
+		t.Fatalf("garbage name section: %v", err)
+	}
+	secs, err := splitSections(inst.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secs {
+		if _, isName, _ := shiftNames(s.body, 0); s.id == secCustom && isName {
+			t.Error("the unparseable name section was kept")
+		}
+	}
+	rt := wazero.NewRuntime(context.Background())
+	defer rt.Close(context.Background())
+	if _, err := rt.CompileModule(context.Background(), inst.Wasm); err != nil {
+		t.Errorf("instrumented module does not compile: %v", err)
+	}
+}
