@@ -221,11 +221,6 @@ func compile(b *testing.B, eng *engine.Engine, path string) *engine.Module {
 func buildGoSDKExample(b *testing.B) string {
 	b.Helper()
 	out := filepath.Join(b.TempDir(), "main.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
-	cmd.Dir = filepath.Join(testguest.Dir(b), "..", "..", "examples", "http-go-sdk")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "GOFLAGS=")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("building the Go SDK example: %v\n%s", err, msg)
-	}
+	testguest.GoReactor(b, filepath.Join(testguest.Dir(b), "..", "..", "examples", "http-go-sdk"), out)
 	return out
 }

@@ -6,7 +6,6 @@ package bench
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -72,12 +71,7 @@ func buildDensityGoGuest(b *testing.B, work string) []byte {
 		b.Fatal(err)
 	}
 	out := filepath.Join(work, "gosdk.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "GOFLAGS=")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("building the Go SDK density guest: %v\n%s", err, msg)
-	}
+	testguest.GoReactor(b, dir, out)
 	wasm, err := os.ReadFile(out)
 	if err != nil {
 		b.Fatal(err)

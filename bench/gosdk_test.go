@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -38,13 +36,7 @@ const goSDKSamples = 300
 //
 //	go test -run '^$' -bench GoSDKHello -benchtime 1x ./bench/
 func BenchmarkGoSDKHello(b *testing.B) {
-	wasmPath := filepath.Join(b.TempDir(), "main.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", wasmPath, ".")
-	cmd.Dir = filepath.Join(testguest.Dir(b), "..", "..", "examples", "http-go-sdk")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("building the example: %v\n%s", err, out)
-	}
+	wasmPath := buildGoSDKExample(b)
 	wasm, err := os.ReadFile(wasmPath)
 	if err != nil {
 		b.Fatal(err)

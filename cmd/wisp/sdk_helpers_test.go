@@ -6,10 +6,11 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/wisp-dev/wisp/internal/testguest"
 )
 
 // repoRoot is the repository's root directory.
@@ -30,7 +31,7 @@ func sdkApp(t *testing.T, name string) string {
 	requireTool(t, "go")
 	src := filepath.Join(repoRoot(t), "examples", name)
 	dir := t.TempDir()
-	buildGoReactor(t, src, filepath.Join(dir, "main.wasm"))
+	testguest.GoReactor(t, src, filepath.Join(dir, "main.wasm"))
 	manifest, err := os.ReadFile(filepath.Join(src, "spin.toml"))
 	if err != nil {
 		t.Fatal(err)
@@ -50,15 +51,4 @@ func componentOf(manifest string) string {
 	_, rest, _ := strings.Cut(manifest, "\n[component.")
 	id, _, _ := strings.Cut(rest, "]")
 	return id
-}
-
-// buildGoReactor builds the Go main package in dir as a WASI reactor.
-func buildGoReactor(t testing.TB, dir, out string) {
-	t.Helper()
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "GOFLAGS=")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", dir, err, b)
-	}
 }

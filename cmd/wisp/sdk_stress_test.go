@@ -24,6 +24,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wisp-dev/wisp/internal/testguest"
 )
 
 const stressManifest = `spin_manifest_version = 2
@@ -46,7 +48,7 @@ func testApp(t *testing.T) string {
 	t.Helper()
 	requireTool(t, "go")
 	dir := t.TempDir()
-	buildGoReactor(t, filepath.Join(repoRoot(t), "sdk", "go", "internal", "testapp"), filepath.Join(dir, "main.wasm"))
+	testguest.GoReactor(t, filepath.Join(repoRoot(t), "sdk", "go", "internal", "testapp"), filepath.Join(dir, "main.wasm"))
 	if err := os.WriteFile(filepath.Join(dir, "spin.toml"), []byte(stressManifest), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -387,7 +387,7 @@ func TestSDKTriggerCoreABI(t *testing.T) {
 		}
 	}
 	out := filepath.Join(dir, "main.wasm")
-	buildGoReactor(t, dir, out)
+	testguest.GoReactor(t, dir, out)
 	wasm, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -32,9 +31,7 @@ import (
 
 // buildGoSDKGuest builds a main package of the repository (its own go.mod,
 // "examples/http-go-sdk" or "sdk/go/internal/testapp") as a standard-Go
-// reactor (-buildmode=c-shared, which testguest.Go does not do). The go
-// command is always present where these tests run, so a failed build fails
-// the test.
+// reactor.
 func buildGoSDKGuest(t testing.TB, rel string) string {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join(testguest.Dir(t), "..", "..", filepath.FromSlash(rel)))
@@ -42,12 +39,7 @@ func buildGoSDKGuest(t testing.TB, rel string) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "main.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "GOFLAGS=")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building %s: %v\n%s", dir, err, b)
-	}
+	testguest.GoReactor(t, dir, out)
 	return out
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -231,12 +230,7 @@ func TestPrepareVersion(t *testing.T) {
 //	go test -run '^$' -bench CompileWarmCache -count 5 ./internal/engine/
 func BenchmarkCompileWarmCache(b *testing.B) {
 	wasmPath := filepath.Join(b.TempDir(), "main.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", wasmPath, ".")
-	cmd.Dir = filepath.Join(testguest.Dir(b), "..", "..", "examples", "http-go-sdk")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("building the example: %v\n%s", err, out)
-	}
+	testguest.GoReactor(b, filepath.Join(testguest.Dir(b), "..", "..", "examples", "http-go-sdk"), wasmPath)
 	wasm, err := os.ReadFile(wasmPath)
 	if err != nil {
 		b.Fatal(err)

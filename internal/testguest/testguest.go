@@ -76,6 +76,22 @@ func Go(t testing.TB, pkgDir string) string {
 	})
 }
 
+// GoReactor builds the main package in pkgDir (which has its own go.mod)
+// as a standard-Go WASI reactor (GOOS=wasip1 GOARCH=wasm
+// -buildmode=c-shared) into out. Not cached: these packages (the Go SDK's
+// examples and tests) replace a module outside pkgDir, which a cache key
+// over pkgDir's files would miss.
+func GoReactor(t testing.TB, pkgDir, out string) {
+	t.Helper()
+	tool := lookPath(t, "go")
+	cmd := exec.Command(tool, "build", "-buildmode=c-shared", "-trimpath", "-o", out, ".")
+	cmd.Dir = pkgDir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOWORK=off", "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", pkgDir, err, b)
+	}
+}
+
 // WAT assembles a WebAssembly text file with wabt's wat2wasm.
 func WAT(t testing.TB, file string) string {
 	t.Helper()
