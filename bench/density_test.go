@@ -19,7 +19,6 @@ package bench
 // table.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -468,60 +467,19 @@ type densityServer struct {
 }
 
 func startDensityServer(b *testing.B, work string) *densityServer {
-	bin := filepath.Join(work, "wisp")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/wisp").CombinedOutput(); err != nil {
-		b.Fatalf("building wisp: %v\n%s", err, out)
-	}
 	s := &densityServer{token: "wisp_density_bench_token", maxLoaded: 1000, idleTimeout: 10 * time.Minute,
 		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
-	s.cmd = exec.Command(bin, "server", "--data-dir", filepath.Join(work, "data"),
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--domain", "density.test",
-		"--max-apps", "1000000", "--max-loaded", strconv.Itoa(s.maxLoaded), "--idle-timeout", s.idleTimeout.String())
-	// A fresh compile cache: nothing compiled is shared with other runs.
 	// gctrace: one stderr line per garbage collection, which settledRSS
 	// waits for.
-	s.cmd.Env = append(os.Environ(), "WISP_CACHE_DIR="+filepath.Join(work, "cache"), "WISP_ADMIN_TOKEN="+s.token,
-		"GODEBUG=gctrace=1")
-	s.cmd.Dir = work
-	out, err := s.cmd.StderrPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		s.cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- s.cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			s.cmd.Process.Kill()
-		}
-	})
-	sc := bufio.NewScanner(out)
-	for (s.apps == "" || s.admin == "") && sc.Scan() {
-		line := sc.Text()
-		if _, rest, ok := strings.Cut(line, "Serving apps on "); ok {
-			s.apps, _, _ = strings.Cut(rest, " ")
-		}
-		if _, rest, ok := strings.Cut(line, "Admin API on "); ok {
-			s.admin, _, _ = strings.Cut(rest, " ")
-		}
-	}
-	if s.apps == "" || s.admin == "" {
-		b.Fatal("wisp server did not start")
-	}
-	// The rest of stderr: count the runtime's gctrace lines.
-	go func() {
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "gc ") {
+	ws := startWispServer(b, work, []string{"WISP_ADMIN_TOKEN=" + s.token, "GODEBUG=gctrace=1"},
+		func(line string) {
+			if strings.HasPrefix(line, "gc ") {
 				s.gcs.Add(1)
 			}
-		}
-		io.Copy(io.Discard, out)
-	}()
+		},
+		"--domain", "density.test",
+		"--max-apps", "1000000", "--max-loaded", strconv.Itoa(s.maxLoaded), "--idle-timeout", s.idleTimeout.String())
+	s.cmd, s.apps, s.admin = ws.cmd, ws.apps, ws.admin
 	return s
 }
 

@@ -17,13 +17,11 @@ package bench
 // the medians over rounds and the p99 ratio against the 2× target.
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -221,48 +219,11 @@ type noisyServer struct {
 }
 
 func startNoisyServer(b *testing.B, work string) *noisyServer {
-	bin := filepath.Join(work, "wisp")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/wisp").CombinedOutput(); err != nil {
-		b.Fatalf("building wisp: %v\n%s", err, out)
-	}
 	s := &noisyServer{token: "wisp_noisy_bench_token",
 		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
-	cmd := exec.Command(bin, "server", "--data-dir", filepath.Join(work, "data"),
-		"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--domain", "noisy.test",
-		"--request-timeout", noisyDeadline)
-	cmd.Env = append(os.Environ(), "WISP_CACHE_DIR="+filepath.Join(work, "cache"), "WISP_ADMIN_TOKEN="+s.token)
-	cmd.Dir = work
-	out, err := cmd.StderrPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-		}
-	})
-	sc := bufio.NewScanner(out)
-	for (s.apps == "" || s.admin == "") && sc.Scan() {
-		line := sc.Text()
-		if _, rest, ok := strings.Cut(line, "Serving apps on "); ok {
-			s.apps, _, _ = strings.Cut(rest, " ")
-		}
-		if _, rest, ok := strings.Cut(line, "Admin API on "); ok {
-			s.admin, _, _ = strings.Cut(rest, " ")
-		}
-	}
-	if s.apps == "" || s.admin == "" {
-		b.Fatal("wisp server did not start")
-	}
-	go io.Copy(io.Discard, out)
+	ws := startWispServer(b, work, []string{"WISP_ADMIN_TOKEN=" + s.token}, nil,
+		"--domain", "noisy.test", "--request-timeout", noisyDeadline)
+	s.apps, s.admin = ws.apps, ws.admin
 	return s
 }
 
