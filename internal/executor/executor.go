@@ -17,6 +17,7 @@ import (
 
 	"github.com/wisp-dev/wisp/internal/appfs"
 	"github.com/wisp-dev/wisp/internal/component"
+	"github.com/wisp-dev/wisp/internal/component/binary"
 	"github.com/wisp-dev/wisp/internal/component/wit"
 	"github.com/wisp-dev/wisp/internal/engine"
 	"github.com/wisp-dev/wisp/internal/logs"
@@ -121,20 +122,35 @@ func load(ctx context.Context, eng *engine.Engine, lc *lockedapp.Component, sink
 		}
 		return c, nil
 	}
+	if host != nil && speaksCanonicalABI(coreExportNames(wasm)) {
+		// The Wisp Go SDK's form: a core module importing and exporting
+		// interfaces by their canonical names. It runs like a component,
+		// and LoadCore compiles it.
+		if c.Linked, err = component.LoadCore(ctx, eng, wasm, host); err != nil {
+			return nil, fmt.Errorf("%s: %w", lc.Source.Path, err)
+		}
+		return c, nil
+	}
 	if c.Module, err = eng.Compile(ctx, wasm); err != nil {
 		return nil, fmt.Errorf("%s: %w", lc.Source.Path, err)
 	}
-	if host != nil && speaksCanonicalABI(c.Module.Exports()) {
-		// The Wisp Go SDK's form: a core module importing and exporting
-		// interfaces by their canonical names. It runs like a component.
-		c.Linked, err = component.LoadCore(ctx, eng, wasm, host)
-		c.Module.Close(ctx)
-		c.Module = nil
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", lc.Source.Path, err)
-		}
-	}
 	return c, nil
+}
+
+// coreExportNames lists a core module's export names, read from its export
+// section without compiling it: compiling a standard-Go module only to see
+// its exports was half of its load. A module whose exports cannot be read
+// gets none, and Compile then reports what is wrong with it.
+func coreExportNames(wasm []byte) []string {
+	exps, err := binary.CoreExports(wasm)
+	if err != nil {
+		return nil
+	}
+	names := make([]string, len(exps))
+	for i, e := range exps {
+		names[i] = e.Name
+	}
+	return names
 }
 
 // speaksCanonicalABI reports whether a core module exports functions named

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wisp-dev/wisp/internal/component"
 	"github.com/wisp-dev/wisp/internal/engine"
 	"github.com/wisp-dev/wisp/internal/executor"
 	"github.com/wisp-dev/wisp/internal/testguest"
@@ -143,5 +144,36 @@ func TestGuestSeesOnlyGrantedFiles(t *testing.T) {
 		if err != nil || code != tt.code || !strings.HasPrefix(out.String(), tt.out) {
 			t.Errorf("cat %s: code %d err %v out %q", tt.path, code, err, out.String())
 		}
+	}
+}
+
+// TestLoadPicksTheFormFromExports: with a host, a core module exporting
+// canonical-ABI functions is linked like a component; any other core
+// module is compiled as a plain one. The choice is made from the export
+// section, before compiling (which BenchmarkDensity's Go SDK load time
+// shows).
+func TestLoadPicksTheFormFromExports(t *testing.T) {
+	canonical := testguest.WAT(t, filepath.Join("..", "component", "testdata", "worldexport", "core.wat"))
+	plain := testguest.C(t, filepath.Join(testguest.Dir(t), "wagi", "hello.c"))
+	host, err := component.NewHost()
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := &lockedapp.LockedApp{Components: []lockedapp.Component{
+		{ID: "canonical", Source: lockedapp.Source{Path: canonical, Digest: digest(t, canonical)}},
+		{ID: "plain", Source: lockedapp.Source{Path: plain, Digest: digest(t, plain)}},
+	}}
+	a, err := executor.Load(context.Background(), newEngine(t), app, nil, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	if c := a.Component("canonical"); c.Linked == nil || c.Module != nil {
+		t.Errorf("canonical: Linked %v, Module %v; want linked only", c.Linked, c.Module)
+	} else if _, ok := c.Linked.ExportType("", "handle-cron-event"); !ok {
+		t.Error("canonical: handle-cron-event not lifted")
+	}
+	if c := a.Component("plain"); c.Linked != nil || c.Module == nil {
+		t.Errorf("plain: Linked %v, Module %v; want a compiled module only", c.Linked, c.Module)
 	}
 }

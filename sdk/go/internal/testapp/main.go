@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	wisphttp "github.com/wisp-dev/wisp/sdk/go/http"
+	_ "github.com/wisp-dev/wisp/sdk/go/httpclient" // http.DefaultClient sends through the host
 )
 
 func init() {
