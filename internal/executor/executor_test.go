@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -86,6 +87,18 @@ func TestLoadErrorsNameTheComponent(t *testing.T) {
 	hello := testguest.C(t, filepath.Join(testguest.Dir(t), "wagi", "hello.c"))
 	garbage := filepath.Join(t.TempDir(), "garbage.wasm")
 	os.WriteFile(garbage, []byte("not wasm"), 0o644)
+	// A canonical-ABI module cut short: its form is read from the export
+	// section before anything compiles it.
+	canonical, err := os.ReadFile(testguest.WAT(t, filepath.Join("..", "component", "testdata", "worldexport", "core.wat")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(t.TempDir(), "truncated.wasm")
+	os.WriteFile(truncated, canonical[:len(canonical)-8], 0o644)
+	host, err := component.NewHost()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		src  lockedapp.Source
@@ -95,15 +108,20 @@ func TestLoadErrorsNameTheComponent(t *testing.T) {
 		{"bad digest form", lockedapp.Source{Path: hello, Digest: "md5:00"}, "sha256:<hex>"},
 		{"missing file", lockedapp.Source{Path: "/nonexistent.wasm", Digest: "sha256:00"}, "reading source"},
 		{"not wasm", lockedapp.Source{Path: garbage, Digest: digest(t, garbage)}, "bad magic"},
+		{"truncated", lockedapp.Source{Path: truncated, Digest: digest(t, truncated)}, "invalid WebAssembly module"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			app := &lockedapp.LockedApp{Components: []lockedapp.Component{{ID: "broken-one", Source: tt.src}}}
-			_, err := executor.Load(context.Background(), newEngine(t), app, nil, nil)
-			if err == nil || !strings.Contains(err.Error(), `component "broken-one"`) || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v, want component name and %q", err, tt.want)
-			}
-		})
+		// Without a host every core module is compiled as a plain one;
+		// with one, its exports are read first.
+		for _, h := range []*component.Host{nil, host} {
+			t.Run(fmt.Sprintf("%s/host=%v", tt.name, h != nil), func(t *testing.T) {
+				app := &lockedapp.LockedApp{Components: []lockedapp.Component{{ID: "broken-one", Source: tt.src}}}
+				_, err := executor.Load(context.Background(), newEngine(t), app, nil, h)
+				if err == nil || !strings.Contains(err.Error(), `component "broken-one"`) || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("err = %v, want component name and %q", err, tt.want)
+				}
+			})
+		}
 	}
 }
 
