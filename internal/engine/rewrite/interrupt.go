@@ -212,37 +212,29 @@ func instrumentBody(buf []byte, b funcBody, params uint64, tick, fuel, imported 
 	buf = append(buf, 1, 0x7f)
 	if b.calls {
 		// fuel -= 1; if fuel == 0 { tick() } (tick refills fuel)
-		buf = append(buf, opGlobalGet)
-		buf = appendU32(buf, fuel)
-		buf = append(buf, opI32Const, 1, opI32Sub, opLocalTee)
-		buf = appendU32(buf, c)
-		buf = append(buf, opGlobalSet)
-		buf = appendU32(buf, fuel)
-		buf = append(buf, opLocalGet)
-		buf = appendU32(buf, c)
-		buf = append(buf, opI32Eqz, opIf, 0x40, opCall)
-		buf = appendU32(buf, tick)
+		buf = appendOp(buf, opGlobalGet, fuel)
+		buf = append(buf, opI32Const, 1, opI32Sub)
+		buf = appendOp(buf, opLocalTee, c)
+		buf = appendOp(buf, opGlobalSet, fuel)
+		buf = appendOp(buf, opLocalGet, c)
+		buf = append(buf, opI32Eqz, opIf, 0x40)
+		buf = appendOp(buf, opCall, tick)
 		buf = append(buf, opEnd)
 	}
 	if !loops {
 		return copyShifted(buf, b.body, b.code, len(b.body), b.funcAt, imported)
 	}
 	// c = TickInterval
-	buf = append(buf, opI32Const)
-	buf = appendS32(buf, TickInterval)
-	buf = append(buf, opLocalSet)
-	buf = appendU32(buf, c)
+	buf = appendS32(append(buf, opI32Const), TickInterval)
+	buf = appendOp(buf, opLocalSet, c)
 	// At each loop header: c -= 1; if c == 0 { tick(); c = TickInterval }
-	check := []byte{opLocalGet}
-	check = appendU32(check, c)
-	check = append(check, opI32Const, 1, opI32Sub, opLocalTee)
-	check = appendU32(check, c)
-	check = append(check, opI32Eqz, opIf, 0x40, opCall)
-	check = appendU32(check, tick)
-	check = append(check, opI32Const)
-	check = appendS32(check, TickInterval)
-	check = append(check, opLocalSet)
-	check = appendU32(check, c)
+	check := appendOp(nil, opLocalGet, c)
+	check = append(check, opI32Const, 1, opI32Sub)
+	check = appendOp(check, opLocalTee, c)
+	check = append(check, opI32Eqz, opIf, 0x40)
+	check = appendOp(check, opCall, tick)
+	check = appendS32(append(check, opI32Const), TickInterval)
+	check = appendOp(check, opLocalSet, c)
 	check = append(check, opEnd)
 	prev, funcs := b.code, b.funcAt
 	var err error
@@ -268,29 +260,29 @@ func tickBody(hasMemory bool, interrupt, fuel, ticks, yield uint32) []byte {
 	if hasMemory {
 		b = append(b, opI32Const, 0, opMemoryGrow, 0, opDrop)
 	}
-	b = append(b, opGlobalGet)
-	b = appendU32(b, interrupt)
-	b = append(b, opIf, 0x40, opUnreachable, opEnd, opI32Const)
-	b = appendS32(b, TickInterval)
-	b = append(b, opGlobalSet)
-	b = appendU32(b, fuel)
+	b = appendOp(b, opGlobalGet, interrupt)
+	b = append(b, opIf, 0x40, opUnreachable, opEnd)
+	b = appendS32(append(b, opI32Const), TickInterval)
+	b = appendOp(b, opGlobalSet, fuel)
 	// ticks++; if ticks >= LongRunTicks && ticks%YieldEvery == 0 { yield() }
-	b = append(b, opGlobalGet)
-	b = appendU32(b, ticks)
-	b = append(b, opI32Const, 1, opI32Add, opGlobalSet)
-	b = appendU32(b, ticks)
-	b = append(b, opGlobalGet)
-	b = appendU32(b, ticks)
-	b = append(b, opI32Const)
-	b = appendS32(b, LongRunTicks)
-	b = append(b, opI32GeU, opGlobalGet)
-	b = appendU32(b, ticks)
-	b = append(b, opI32Const)
-	b = appendS32(b, YieldEvery-1)
-	b = append(b, opI32And, opI32Eqz, opI32And, opIf, 0x40, opCall)
-	b = appendU32(b, yield)
+	b = appendOp(b, opGlobalGet, ticks)
+	b = append(b, opI32Const, 1, opI32Add)
+	b = appendOp(b, opGlobalSet, ticks)
+	b = appendOp(b, opGlobalGet, ticks)
+	b = appendS32(append(b, opI32Const), LongRunTicks)
+	b = append(b, opI32GeU)
+	b = appendOp(b, opGlobalGet, ticks)
+	b = appendS32(append(b, opI32Const), YieldEvery-1)
+	b = append(b, opI32And, opI32Eqz, opI32And, opIf, 0x40)
+	b = appendOp(b, opCall, yield)
 	b = append(b, opEnd)
 	return append(b, opEnd)
+}
+
+// appendOp appends an instruction whose immediate is one index (a local,
+// global or function).
+func appendOp(b []byte, op byte, index uint32) []byte {
+	return appendU32(append(b, op), index)
 }
 
 // The yield host function Instrument imports: () -> ().

@@ -117,7 +117,7 @@ func LazyTable(wasm []byte) (out []byte, reason string, err error) {
 	out2[fi].body = appendVec(out2[fi].body, uint32(len(bodies))+2, appendU32(appendU32(nil, types), types+1))
 
 	// Code: ensure before every call_indirect, then the two functions.
-	call := appendU32([]byte{opCall}, ensure)
+	call := appendOp(nil, opCall, ensure)
 	code := appendU32(make([]byte, 0, len(secs[ci].body)+len(image)*16), uint32(len(bodies))+2)
 	var buf []byte
 	for _, b := range bodies {
